@@ -1,0 +1,47 @@
+// Shared test utilities: fixture loading, backend selection, numeric comparison.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
+import { decodeNpy, type NpyArray } from '../../engine/io/npy.js';
+import { decodeSafetensors, type SafetensorsFile } from '../../engine/io/safetensors.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures');
+
+export function fixturePath(...parts: string[]): string {
+  return path.join(FIXTURES, ...parts);
+}
+
+export function readNpy(...parts: string[]): NpyArray {
+  const file = fixturePath(...parts);
+  return decodeNpy(new Uint8Array(readFileSync(file)), file);
+}
+
+export function readSafetensors(...parts: string[]): SafetensorsFile {
+  const file = fixturePath(...parts);
+  return decodeSafetensors(new Uint8Array(readFileSync(file)), file);
+}
+
+export function readJson<T = any>(...parts: string[]): T {
+  return JSON.parse(readFileSync(fixturePath(...parts), 'utf8')) as T;
+}
+
+export async function useBackend(name: 'wasm' | 'cpu'): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialize`);
+  await tf.ready();
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+export function flat(nested: unknown): number[] {
+  return (Array.isArray(nested) ? nested.flat(Infinity) : [nested]) as number[];
+}
