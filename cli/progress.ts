@@ -67,10 +67,9 @@ export function createProgressWriter(stream: NodeJS.WriteStream = process.stderr
         println(`[${event.phase}] ${event.name}: ${event.value}`);
         break;
       case 'checkpoint':
-        if (!tty) println(`checkpoint saved: ${event.path} (epoch ${event.epoch + 1}, step ${event.step})`);
+        if (!tty) println(`checkpoint saved: ${event.path} (after ${event.step} steps)`);
         break;
-      case 'error':
-        println(`error: ${event.message}`);
+      case 'error': // the CLI prints the failure itself, once
         break;
       case 'cancelled':
         println(`cancelled${event.checkpoint ? `; resume from ${event.checkpoint}` : ''}`);

@@ -2,6 +2,7 @@
 // tfjs-node-gpu and tfjs-node are optional dependencies: absent or broken, they are
 // reported with the reason and skipped; wasm and cpu always ship.
 
+import '../engine/tf-env.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 

@@ -1,7 +1,6 @@
 // Small file-system helpers shared by the dataset readers and writers.
 
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 
 export async function statOrNull(file: string): Promise<import('node:fs').Stats | null> {
   try {

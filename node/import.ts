@@ -1,0 +1,174 @@
+// Teacher import: a foreign ViT checkpoint (timm, Hugging Face or torchvision safetensors,
+// a file or a folder holding one, with an optional config.json beside it) becomes our model,
+// with the source file's hash recorded in its provenance. Our own model files pass through
+// unchanged, so every command that takes a model can take a foreign checkpoint directly.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import {
+  type CheckpointNaming,
+  classNamesFromConfig,
+  importCheckpoint,
+  preprocessFromConfig,
+} from '../engine/io/checkpoint-import.js';
+import { FormatError } from '../engine/io/errors.js';
+import { decodeModel, isModelFile, type ModelMeta } from '../engine/io/model-file.js';
+import { decodeSafetensors, type TensorMap } from '../engine/io/safetensors.js';
+import { fromStorageLayout } from '../engine/model/params.js';
+import { paramsFromTensors, VisionTransformer, vitParamShapes } from '../engine/model/vit.js';
+import { saveModel, sha256, type LoadedModel } from './model-store.js';
+
+export interface ImportModelOptions {
+  /** Attention heads (wins over config.json and the dim/64 guess). */
+  heads?: number;
+  /** Where to save the imported model (folder, or a .safetensors file). */
+  out?: string;
+}
+
+export interface ImportedModel extends LoadedModel {
+  /** 'learngene' when the input already was one of our model files. */
+  naming: CheckpointNaming | 'learngene';
+  /** Assumptions and dropped parts, one sentence each. */
+  notes: string[];
+  /** The saved model file when `out` was given. */
+  savedTo?: string;
+}
+
+/** The safetensors file(s) behind a path, and the JSON files found beside them. */
+interface CheckpointFiles {
+  /** Files in shard order (one unless an HF model.safetensors.index.json lists several). */
+  files: string[];
+  /** The path reported in messages and provenance. */
+  display: string;
+  configJson?: unknown;
+  configPath?: string;
+  preprocessorJson?: unknown;
+}
+
+async function readJsonIfPresent(file: string): Promise<{ value: unknown; text: string } | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return { value: JSON.parse(text), text };
+  } catch (error) {
+    throw new FormatError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+async function locateCheckpoint(inputPath: string): Promise<CheckpointFiles> {
+  let stat;
+  try {
+    stat = await fs.stat(inputPath);
+  } catch {
+    throw new FormatError(inputPath, 'does not exist (expected a .safetensors file or a folder holding one)');
+  }
+  let dir: string;
+  let files: string[];
+  if (stat.isDirectory()) {
+    dir = inputPath;
+    const entries = (await fs.readdir(dir)).sort();
+    const index = await readJsonIfPresent(path.join(dir, 'model.safetensors.index.json'));
+    const weightMap = (index?.value as { weight_map?: Record<string, string> } | undefined)?.weight_map;
+    if (entries.includes('model.safetensors')) files = [path.join(dir, 'model.safetensors')];
+    else if (weightMap) files = [...new Set(Object.values(weightMap))].sort().map((f) => path.join(dir, f));
+    else {
+      const found = entries.filter((e) => e.endsWith('.safetensors'));
+      if (found.length === 0) throw new FormatError(inputPath, `is a folder without a .safetensors file (found: ${entries.slice(0, 8).join(', ') || 'nothing'})`);
+      if (found.length > 1) throw new FormatError(inputPath, `holds several .safetensors files (${found.join(', ')}); pass the one to import`);
+      files = [path.join(dir, found[0]!)];
+    }
+  } else {
+    dir = path.dirname(inputPath);
+    files = [inputPath];
+  }
+  const config = await readJsonIfPresent(path.join(dir, 'config.json'));
+  const preprocessor = await readJsonIfPresent(path.join(dir, 'preprocessor_config.json'));
+  return {
+    files,
+    display: files.length === 1 ? files[0]! : inputPath,
+    configJson: config?.value,
+    configPath: config ? path.join(dir, 'config.json') : undefined,
+    preprocessorJson: preprocessor?.value,
+  };
+}
+
+async function readShards(files: string[]): Promise<{ tensors: TensorMap; metadata: Record<string, string>; sha256: string; bytes: Uint8Array[] }> {
+  const tensors: TensorMap = new Map();
+  let metadata: Record<string, string> = {};
+  const bytes: Uint8Array[] = [];
+  for (const file of files) {
+    const data = new Uint8Array(await fs.readFile(file));
+    bytes.push(data);
+    const decoded = decodeSafetensors(data, file);
+    if (files.length === 1) metadata = decoded.metadata;
+    for (const [name, t] of decoded.tensors) tensors.set(name, t);
+  }
+  // One file: its own hash, so `sha256sum` agrees. Shards: the hash of the shard hashes in order.
+  const digest = bytes.length === 1 ? sha256(bytes[0]!) : sha256(new TextEncoder().encode(bytes.map((b) => sha256(b)).join('\n')));
+  return { tensors, metadata, sha256: digest, bytes };
+}
+
+/** Our camelCase config embedded by our own timm exports (and the test fixtures). */
+function embeddedConfig(metadata: Record<string, string>): unknown {
+  if (!metadata.config) return undefined;
+  try {
+    return JSON.parse(metadata.config);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Imports a checkpoint (or passes one of our models through) and, with `out`, saves it.
+ * Needs an initialized tfjs backend: the result holds variables.
+ */
+export async function importModel(inputPath: string, options: ImportModelOptions = {}): Promise<ImportedModel> {
+  const located = await locateCheckpoint(inputPath);
+  const read = await readShards(located.files);
+  let result: ImportedModel;
+  if (located.files.length === 1 && isModelFile(read.metadata)) {
+    // Decoded from the bytes already read (loadModel would read the file again).
+    const { tensors, meta } = decodeModel(read.bytes[0]!, located.files[0]!);
+    const own: LoadedModel = {
+      network: new VisionTransformer(meta.config, paramsFromTensors(tensors, vitParamShapes(meta.config), located.files[0]!)),
+      meta,
+      file: located.files[0]!,
+      sha256: read.sha256,
+    };
+    const notes = options.heads !== undefined && options.heads !== own.meta.config.heads
+      ? [`--heads ${options.heads} ignored: ${located.display} is a Learngene model with ${own.meta.config.heads} heads`]
+      : [];
+    result = { ...own, naming: 'learngene', notes };
+  } else {
+    const configJson = located.configJson ?? embeddedConfig(read.metadata);
+    const imported = importCheckpoint(read.tensors, { heads: options.heads, configJson, source: located.display });
+    const { config } = imported;
+    const { preprocess, from } = preprocessFromConfig(config, configJson, located.preprocessorJson);
+    const notes = [...imported.notes, `normalization from ${from}`];
+    const params = paramsFromTensors(fromStorageLayout(imported.tensors), vitParamShapes(config), located.display);
+    const inputs: NonNullable<ModelMeta['provenance']['inputs']> = {
+      source: { path: path.resolve(located.display), sha256: read.sha256, format: imported.naming },
+    };
+    if (located.configPath) {
+      inputs.config = { path: path.resolve(located.configPath), sha256: sha256(await fs.readFile(located.configPath)), format: 'json' };
+    }
+    const meta: ModelMeta = {
+      config,
+      preprocess,
+      classNames: classNamesFromConfig(config.numClasses, configJson),
+      provenance: { createdBy: 'import', createdAt: new Date().toISOString(), inputs, details: { notes } },
+    };
+    result = { network: new VisionTransformer(config, params), meta, file: located.files[0]!, sha256: read.sha256, naming: imported.naming, notes };
+  }
+  if (options.out) result.savedTo = await saveModel(options.out, result.network, result.meta);
+  return result;
+}
+
+/** Our model file, or a foreign checkpoint imported on the fly (nothing written). */
+export async function loadAnyModel(modelPath: string, options: { heads?: number } = {}): Promise<ImportedModel> {
+  return importModel(modelPath, { heads: options.heads });
+}

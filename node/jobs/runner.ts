@@ -1,0 +1,28 @@
+// Runs one job request: dispatch by kind to its handler. Every front end goes through
+// here (directly in a worker thread, or via the job service).
+
+import type { JobRequest } from '../../shared/api.js';
+import { assertValid } from '../../shared/config.js';
+import { validateRequest } from '../../shared/api.js';
+import type { JobContext } from './phase.js';
+import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
+
+export type JobHandler = (request: JobRequest, ctx: JobContext) => Promise<unknown>;
+
+const handlers: Partial<Record<JobRequest['kind'], JobHandler>> = {
+  train: (r, ctx) => runTrain(r as Extract<JobRequest, { kind: 'train' }>, ctx),
+  finetune: (r, ctx) => runFinetune(r as Extract<JobRequest, { kind: 'finetune' }>, ctx),
+  evaluate: (r) => runEvaluate(r as Extract<JobRequest, { kind: 'evaluate' }>),
+};
+
+/** Lets later modules add handlers without this file importing all of them eagerly. */
+export function registerHandler(kind: JobRequest['kind'], handler: JobHandler): void {
+  handlers[kind] = handler;
+}
+
+export async function runJob(request: JobRequest, ctx: JobContext): Promise<unknown> {
+  assertValid(validateRequest(request));
+  const handler = handlers[request.kind];
+  if (!handler) throw new Error(`no handler for job kind "${request.kind}"`);
+  return handler(request, ctx);
+}

@@ -1,0 +1,168 @@
+// Jobs that train or evaluate one ordinary ViT: train (from scratch), finetune, evaluate.
+
+import { ConfigError, defaultViTConfig, type ViTConfig, assertValid, validateViTConfig } from '../../shared/config.js';
+import type { DataSpec, EvaluateRequest, FinetuneRequest, TrainRequest } from '../../shared/api.js';
+import type { EvalMetrics } from '../../shared/events.js';
+import type { Preprocess } from '../../engine/data/types.js';
+import { createViT, disposeParams, type Network, initialValue, stemParamShapes, VisionTransformer } from '../../engine/model/vit.js';
+import { evaluate, type EpochRecord } from '../../engine/train/loop.js';
+import type { ModelMeta, Provenance } from '../../engine/io/model-file.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadModel, saveModel } from '../model-store.js';
+import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
+import { runPhase, type JobContext } from './phase.js';
+
+export interface TrainedModelResult {
+  out: string;
+  file: string;
+  config: ViTConfig;
+  params: number;
+  history: EpochRecord[];
+  /** Final metrics on the validation split (when held out) and the test split (when the dataset has one). */
+  val: EvalMetrics | null;
+  test: EvalMetrics | null;
+}
+
+export function countNetworkParams(network: Network): number {
+  let total = 0;
+  for (const v of network.params.values()) total += v.size;
+  return total;
+}
+
+/** The ViT config of a new model: explicit fields, then the data's image size/channels/classes, then defaults. */
+export function resolveModelConfig(partial: Partial<ViTConfig>, data: PreparedData): ViTConfig {
+  const config = defaultViTConfig({
+    imageSize: data.storedSize ?? 32,
+    channels: data.channels,
+    ...partial,
+    numClasses: data.classNames.length,
+  });
+  assertValid(validateViTConfig(config, 'model.'));
+  return config;
+}
+
+export function datasetInput(data: PreparedData): Provenance['inputs'] {
+  return { dataset: { path: data.fingerprint.path, format: data.fingerprint.format, detail: data.fingerprint.detail } };
+}
+
+/** Checks that a model's label set matches the data's. */
+export function assertClassesMatch(modelClasses: number, data: PreparedData, what: string): void {
+  if (modelClasses !== data.classNames.length) {
+    throw new ConfigError([{
+      field: 'data',
+      message: `${what} predicts ${modelClasses} classes but ${data.path} has ${data.classNames.length}${data.classNames.length <= 12 ? ` (${data.classNames.join(', ')})` : ''}`,
+    }]);
+  }
+}
+
+async function finalMetrics(network: Network, loaders: ReturnType<typeof makeLoaders>): Promise<{ val: EvalMetrics | null; test: EvalMetrics | null }> {
+  return {
+    val: loaders.val ? await evaluate(network, loaders.val) : null,
+    test: loaders.test ? await evaluate(network, loaders.test) : null,
+  };
+}
+
+function summarize(metrics: { val: EvalMetrics | null; test: EvalMetrics | null }): Record<string, unknown> {
+  return { val: metrics.val, test: metrics.test };
+}
+
+export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<TrainedModelResult> {
+  const data = await prepareData(request.data, request.seed);
+  const config = resolveModelConfig(request.model, data);
+  const preprocess = await measurePreprocess(data, config.imageSize, config.channels);
+  const loaders = makeLoaders(data, preprocess, request.data, request.optim.batchSize, request.seed);
+  const network = createViT(config, request.seed);
+  try {
+    ctx.emit({ type: 'log', level: 'info', message: `training a ViT (depth ${config.depth}, dim ${config.dim}, ${countNetworkParams(network).toLocaleString('en-US')} parameters) on ${data.fingerprint.detail}` });
+    const phase = await runPhase(ctx, 'train', { network, train: loaders.train, val: loaders.val, optim: request.optim, seed: request.seed });
+    const metrics = await finalMetrics(network, loaders);
+    const meta: ModelMeta = {
+      config,
+      preprocess,
+      classNames: data.classNames,
+      provenance: {
+        createdBy: 'train',
+        createdAt: new Date().toISOString(),
+        inputs: datasetInput(data),
+        details: { seed: request.seed, optim: request.optim, augment: request.data.augment },
+      },
+      metrics: summarize(metrics),
+    };
+    const file = await saveModel(request.out, network, meta);
+    return { out: request.out, file, config, params: countNetworkParams(network), history: phase.history, ...metrics };
+  } finally {
+    disposeParams(network.params);
+  }
+}
+
+/** Replaces the head with a fresh one for a new label set (seeded, timm init). */
+export function resetHead(network: Network, numClasses: number, seed: number): VisionTransformer {
+  const config = { ...network.config, numClasses };
+  const shapes = stemParamShapes(config);
+  const patchFanIn = config.channels * config.patchSize * config.patchSize;
+  for (const name of ['head.weight', 'head.bias']) {
+    network.params.get(name)?.dispose();
+    network.params.set(name, tf.variable(tf.tensor(initialValue(name, shapes.get(name)!, seed, patchFanIn), shapes.get(name)!), true));
+  }
+  return new VisionTransformer(config, network.params);
+}
+
+/** Data prepared with a model's own preprocessing (size, channels, normalization). */
+async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess, batchSize: number) {
+  const data = await prepareData(spec, seed);
+  return { data, loaders: makeLoaders(data, preprocess, spec, batchSize, seed) };
+}
+
+export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Promise<TrainedModelResult & { headReset: boolean }> {
+  const source = await loadModel(request.model);
+  let network: Network = source.network;
+  try {
+    const { data, loaders } = await dataForModel(request.data, request.seed, source.meta.preprocess, request.optim.batchSize);
+    const headReset = network.config.numClasses !== data.classNames.length;
+    if (headReset) {
+      network = resetHead(network, data.classNames.length, request.seed);
+      ctx.emit({ type: 'log', level: 'info', message: `new label set (${data.classNames.length} classes): the head starts fresh` });
+    }
+    const phase = await runPhase(ctx, 'finetune', { network, train: loaders.train, val: loaders.val, optim: request.optim, seed: request.seed });
+    const metrics = await finalMetrics(network, loaders);
+    const meta: ModelMeta = {
+      config: network.config,
+      preprocess: source.meta.preprocess,
+      classNames: data.classNames,
+      provenance: {
+        createdBy: 'finetune',
+        createdAt: new Date().toISOString(),
+        inputs: { ...datasetInput(data), model: { path: source.file, sha256: source.sha256 } },
+        details: { seed: request.seed, optim: request.optim, headReset, parent: source.meta.provenance },
+      },
+      metrics: summarize(metrics),
+    };
+    const file = await saveModel(request.out, network, meta);
+    return { out: request.out, file, config: network.config, params: countNetworkParams(network), history: phase.history, headReset, ...metrics };
+  } finally {
+    disposeParams(network.params);
+  }
+}
+
+export interface EvaluateResult extends EvalMetrics {
+  split: 'test' | 'val';
+  model: string;
+  dataset: string;
+}
+
+export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateResult> {
+  const source = await loadModel(request.model);
+  try {
+    // The training seed reproduces the training run's validation split.
+    const seed = Number(source.meta.provenance.details?.seed ?? 0);
+    const { data, loaders } = await dataForModel({ ...request.data, valFraction: request.data.valFraction || 0.1 }, seed, source.meta.preprocess, 256);
+    assertClassesMatch(source.network.config.numClasses, data, source.file);
+    const useTest = request.split === 'test' && loaders.test !== null;
+    const loader = useTest ? loaders.test : loaders.val;
+    if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
+    const metrics = await evaluate(source.network, loader);
+    return { ...metrics, split: useTest ? 'test' : 'val', model: source.file, dataset: data.path };
+  } finally {
+    disposeParams(source.network.params);
+  }
+}

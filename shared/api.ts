@@ -1,0 +1,277 @@
+// The API contract between every front end (CLI, Electron renderer, browser studio)
+// and the job service. Types and pure validation only.
+
+import {
+  type AugmentConfig,
+  type AuxKind,
+  type DistillLossConfig,
+  type OptimConfig,
+  type ValidationIssue,
+  type ViTConfig,
+  validateAugment,
+  validateDistillLoss,
+  validateOptimConfig,
+  validateStages,
+  validateViTConfig,
+  defaultViTConfig,
+} from './config.js';
+import type { JobKind, ProgressEvent } from './events.js';
+
+/** Which images a job trains and evaluates on. */
+export interface DataSpec {
+  /** A dataset path; absent → Fashion-MNIST if installed, else the embedded sample. */
+  path?: string;
+  /** Fraction of the training images held out for per-epoch validation. */
+  valFraction: number;
+  /** Class-balanced subset size of the training images (after the class filter). */
+  limit?: number;
+  /** Class-balanced subset size of the test images used by evaluation. */
+  testLimit?: number;
+  /** Keep only these class indices (relabelled 0..k-1 in this order). */
+  classes?: number[];
+  augment: AugmentConfig;
+}
+
+export interface TrainRequest {
+  kind: 'train';
+  data: DataSpec;
+  out: string;
+  /** Unspecified fields: image size and channels from the data, classes from the data, the rest from defaultViTConfig. */
+  model: Partial<ViTConfig>;
+  optim: OptimConfig;
+  seed: number;
+}
+
+export interface DistillRequest {
+  kind: 'distill';
+  /** A model folder/file, foreign checkpoint or ONNX classifier. */
+  teacher: string;
+  data: DataSpec;
+  out: string;
+  auxKind: AuxKind;
+  /** Layers per stage; TLEG uses a single entry (its depth). */
+  stages: number[];
+  /** Aux-Net shape; unspecified fields follow the teacher. */
+  aux: Partial<Pick<ViTConfig, 'dim' | 'heads' | 'mlpRatio' | 'patchSize' | 'dropPath' | 'pooling'>>;
+  distill: DistillLossConfig & { reduction?: 'batchmean' | 'numel' };
+  optim: OptimConfig;
+  seed: number;
+  /** Keep the Aux-Net's head in the learngene (descendants with the same labels). */
+  keepHead: boolean;
+}
+
+export interface GrowRequest {
+  kind: 'grow';
+  learngene: string;
+  depth: number;
+  layersSource?: number[];
+  /** Classes of the descendant; absent → the learngene's. */
+  numClasses?: number;
+  classNames?: string[];
+  out: string;
+  seed: number;
+}
+
+export interface FinetuneRequest {
+  kind: 'finetune';
+  model: string;
+  data: DataSpec;
+  out: string;
+  optim: OptimConfig;
+  seed: number;
+}
+
+export type BaselineMethod = 'scratch' | 'tleg' | 'teacher-copy';
+export type CompareMethod = 'sws' | BaselineMethod;
+
+export interface CompareRequest {
+  kind: 'compare';
+  /** An SWS learngene. */
+  learngene: string;
+  /** A TLEG learngene, required for the 'tleg' baseline unless `teacher` lets us distil one. */
+  tlegLearngene?: string;
+  /** The teacher, for the 'teacher-copy' baseline (and TLEG distillation when needed). */
+  teacher?: string;
+  data: DataSpec;
+  depths: number[];
+  baselines: BaselineMethod[];
+  optim: OptimConfig;
+  /** Learning rates tried for scratch; the best is reported (never a tuned-down baseline). */
+  scratchLrs?: number[];
+  seed: number;
+  out?: string;
+}
+
+export interface DemoRequest {
+  kind: 'demo';
+  data: DataSpec;
+  quick: boolean;
+  out: string;
+  seed: number;
+}
+
+export interface EvaluateRequest {
+  kind: 'evaluate';
+  model: string;
+  data: DataSpec;
+  split: 'test' | 'val';
+}
+
+export interface ExportRequest {
+  kind: 'export';
+  model: string;
+  format: 'onnx' | 'tfjs' | 'timm';
+  out: string;
+}
+
+export interface ImportRequest {
+  kind: 'import';
+  source: string;
+  out: string;
+  heads?: number;
+}
+
+export type JobRequest =
+  | TrainRequest
+  | DistillRequest
+  | GrowRequest
+  | FinetuneRequest
+  | CompareRequest
+  | DemoRequest
+  | EvaluateRequest
+  | ExportRequest
+  | ImportRequest;
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled';
+
+export interface JobInfo {
+  id: string;
+  kind: JobKind;
+  status: JobStatus;
+  request: JobRequest;
+  /** runs/<id>/ of the job, holding config, events.jsonl and checkpoints. */
+  runDir: string;
+  createdAt: number;
+  updatedAt: number;
+  result?: unknown;
+  error?: { message: string; field?: string; file?: string };
+}
+
+/** What every transport (IPC, WebSocket, in-process) offers the front ends. */
+export interface StudioApi {
+  submit(request: JobRequest, options?: { checkpointEvery?: number }): Promise<JobInfo>;
+  list(): Promise<JobInfo[]>;
+  get(id: string): Promise<JobInfo | null>;
+  cancel(id: string): Promise<void>;
+  resume(runDirOrId: string): Promise<JobInfo>;
+  events(id: string): Promise<ProgressEvent[]>;
+  on(listener: (event: ProgressEvent) => void): () => void;
+}
+
+export const DEFAULT_DATA: DataSpec = { valFraction: 0.1, augment: { cropPadding: 0, horizontalFlip: false } };
+
+export function validateDataSpec(data: DataSpec, prefix = 'data.'): ValidationIssue[] {
+  const issues = validateAugment(data.augment, prefix + 'augment.');
+  if (typeof data.valFraction !== 'number' || !(data.valFraction >= 0 && data.valFraction < 1)) {
+    issues.push({ field: prefix + 'valFraction', message: `must be in [0, 1), got ${JSON.stringify(data.valFraction)}` });
+  }
+  for (const key of ['limit', 'testLimit'] as const) {
+    const value = data[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      issues.push({ field: prefix + key, message: `must be a positive integer, got ${JSON.stringify(value)}` });
+    }
+  }
+  if (data.classes !== undefined) {
+    if (!Array.isArray(data.classes) || data.classes.length < 2) {
+      issues.push({ field: prefix + 'classes', message: 'needs at least two class indices to train a classifier' });
+    } else if (data.classes.some((c) => !Number.isInteger(c) || c < 0)) {
+      issues.push({ field: prefix + 'classes', message: `must be non-negative class indices, got ${data.classes.join(',')}` });
+    } else if (new Set(data.classes).size !== data.classes.length) {
+      issues.push({ field: prefix + 'classes', message: `lists a class twice: ${data.classes.join(',')}` });
+    }
+  }
+  return issues;
+}
+
+function requireText(value: unknown, field: string): ValidationIssue[] {
+  return typeof value === 'string' && value.trim().length > 0 ? [] : [{ field, message: 'is required' }];
+}
+
+/** Validation of a whole request, field paths as the GUI's forms name them. */
+export function validateRequest(request: JobRequest): ValidationIssue[] {
+  switch (request.kind) {
+    case 'train':
+      return [
+        ...requireText(request.out, 'out'),
+        ...validateDataSpec(request.data),
+        ...validateViTConfig({ ...defaultViTConfig(), ...request.model }, 'model.'),
+        ...validateOptimConfig(request.optim, 'optim.'),
+      ];
+    case 'distill': {
+      const issues = [
+        ...requireText(request.teacher, 'teacher'),
+        ...requireText(request.out, 'out'),
+        ...validateDataSpec(request.data),
+        ...validateStages(request.stages, undefined),
+        ...validateDistillLoss(request.distill, 'distill.'),
+        ...validateOptimConfig(request.optim, 'optim.'),
+      ];
+      if (request.auxKind === 'tleg' && request.stages.length !== 1) {
+        issues.push({ field: 'stages', message: 'a TLEG Aux-Net has one stage: give its depth, e.g. --stages 12' });
+      }
+      const { dim, heads } = request.aux;
+      if (dim !== undefined && heads !== undefined && dim % heads !== 0) {
+        issues.push({ field: 'aux.heads', message: `heads ${heads} must divide dim ${dim}` });
+      }
+      return issues;
+    }
+    case 'grow': {
+      const issues = [...requireText(request.learngene, 'learngene'), ...requireText(request.out, 'out')];
+      if (!Number.isInteger(request.depth) || request.depth < 1) {
+        issues.push({ field: 'depth', message: `must be a positive integer, got ${JSON.stringify(request.depth)}` });
+      }
+      if (request.numClasses !== undefined && !(Number.isInteger(request.numClasses) && request.numClasses >= 2)) {
+        issues.push({ field: 'numClasses', message: `must be an integer ≥ 2, got ${JSON.stringify(request.numClasses)}` });
+      }
+      return issues;
+    }
+    case 'finetune':
+      return [
+        ...requireText(request.model, 'model'),
+        ...requireText(request.out, 'out'),
+        ...validateDataSpec(request.data),
+        ...validateOptimConfig(request.optim, 'optim.'),
+      ];
+    case 'compare': {
+      const issues = [...requireText(request.learngene, 'learngene'), ...validateDataSpec(request.data), ...validateOptimConfig(request.optim, 'optim.')];
+      if (!Array.isArray(request.depths) || request.depths.length === 0 || request.depths.some((d) => !Number.isInteger(d) || d < 1)) {
+        issues.push({ field: 'depths', message: `must list positive integers, got ${JSON.stringify(request.depths)}` });
+      }
+      if (request.baselines.includes('teacher-copy') && !request.teacher) {
+        issues.push({ field: 'teacher', message: 'the teacher-copy baseline needs --teacher' });
+      }
+      if (request.baselines.includes('tleg') && !request.tlegLearngene && !request.teacher) {
+        issues.push({ field: 'tlegLearngene', message: 'the tleg baseline needs --tleg-learngene (or --teacher to distil one)' });
+      }
+      return issues;
+    }
+    case 'demo':
+      return [...requireText(request.out, 'out'), ...validateDataSpec(request.data)];
+    case 'evaluate':
+      return [...requireText(request.model, 'model'), ...validateDataSpec(request.data)];
+    case 'export': {
+      const issues = [...requireText(request.model, 'model'), ...requireText(request.out, 'out')];
+      if (!['onnx', 'tfjs', 'timm'].includes(request.format)) {
+        issues.push({ field: 'format', message: `must be onnx, tfjs or timm, got ${JSON.stringify(request.format)}` });
+      }
+      return issues;
+    }
+    case 'import': {
+      const issues = [...requireText(request.source, 'source'), ...requireText(request.out, 'out')];
+      if (request.heads !== undefined && !(Number.isInteger(request.heads) && request.heads > 0)) {
+        issues.push({ field: 'heads', message: `must be a positive integer, got ${JSON.stringify(request.heads)}` });
+      }
+      return issues;
+    }
+  }
+}
