@@ -122,48 +122,66 @@ function embeddedConfig(metadata: Record<string, string>): unknown {
   }
 }
 
+/** A model's tensors and metadata without any tfjs state (export and inspect need no backend). */
+export interface ModelSource {
+  /** timm names and layouts. */
+  storage: TensorMap;
+  meta: ModelMeta;
+  /** The (first) safetensors file read. */
+  file: string;
+  sha256: string;
+  naming: CheckpointNaming | 'learngene';
+  notes: string[];
+}
+
+/** Reads one of our model files, or imports a foreign checkpoint, as tensors + metadata. */
+export async function readAnyModel(inputPath: string, options: { heads?: number } = {}): Promise<ModelSource> {
+  const located = await locateCheckpoint(inputPath);
+  const read = await readShards(located.files);
+  if (located.files.length === 1 && isModelFile(read.metadata)) {
+    const file = located.files[0]!;
+    const { meta } = decodeModel(read.bytes[0]!, file);
+    const notes = options.heads !== undefined && options.heads !== meta.config.heads
+      ? [`--heads ${options.heads} ignored: ${located.display} is a Learngene model with ${meta.config.heads} heads`]
+      : [];
+    return { storage: read.tensors, meta, file, sha256: read.sha256, naming: 'learngene', notes };
+  }
+  const configJson = located.configJson ?? embeddedConfig(read.metadata);
+  const imported = importCheckpoint(read.tensors, { heads: options.heads, configJson, source: located.display });
+  const { config } = imported;
+  const { preprocess, from } = preprocessFromConfig(config, configJson, located.preprocessorJson);
+  const notes = [...imported.notes, `normalization from ${from}`];
+  const inputs: NonNullable<ModelMeta['provenance']['inputs']> = {
+    source: { path: path.resolve(located.display), sha256: read.sha256, format: imported.naming },
+  };
+  if (located.configPath) {
+    inputs.config = { path: path.resolve(located.configPath), sha256: sha256(await fs.readFile(located.configPath)), format: 'json' };
+  }
+  const meta: ModelMeta = {
+    config,
+    preprocess,
+    classNames: classNamesFromConfig(config.numClasses, configJson),
+    provenance: { createdBy: 'import', createdAt: new Date().toISOString(), inputs, details: { notes } },
+  };
+  return { storage: imported.tensors, meta, file: located.files[0]!, sha256: read.sha256, naming: imported.naming, notes };
+}
+
 /**
  * Imports a checkpoint (or passes one of our models through) and, with `out`, saves it.
  * Needs an initialized tfjs backend: the result holds variables.
  */
 export async function importModel(inputPath: string, options: ImportModelOptions = {}): Promise<ImportedModel> {
-  const located = await locateCheckpoint(inputPath);
-  const read = await readShards(located.files);
-  let result: ImportedModel;
-  if (located.files.length === 1 && isModelFile(read.metadata)) {
-    // Decoded from the bytes already read (loadModel would read the file again).
-    const { tensors, meta } = decodeModel(read.bytes[0]!, located.files[0]!);
-    const own: LoadedModel = {
-      network: new VisionTransformer(meta.config, paramsFromTensors(tensors, vitParamShapes(meta.config), located.files[0]!)),
-      meta,
-      file: located.files[0]!,
-      sha256: read.sha256,
-    };
-    const notes = options.heads !== undefined && options.heads !== own.meta.config.heads
-      ? [`--heads ${options.heads} ignored: ${located.display} is a Learngene model with ${own.meta.config.heads} heads`]
-      : [];
-    result = { ...own, naming: 'learngene', notes };
-  } else {
-    const configJson = located.configJson ?? embeddedConfig(read.metadata);
-    const imported = importCheckpoint(read.tensors, { heads: options.heads, configJson, source: located.display });
-    const { config } = imported;
-    const { preprocess, from } = preprocessFromConfig(config, configJson, located.preprocessorJson);
-    const notes = [...imported.notes, `normalization from ${from}`];
-    const params = paramsFromTensors(fromStorageLayout(imported.tensors), vitParamShapes(config), located.display);
-    const inputs: NonNullable<ModelMeta['provenance']['inputs']> = {
-      source: { path: path.resolve(located.display), sha256: read.sha256, format: imported.naming },
-    };
-    if (located.configPath) {
-      inputs.config = { path: path.resolve(located.configPath), sha256: sha256(await fs.readFile(located.configPath)), format: 'json' };
-    }
-    const meta: ModelMeta = {
-      config,
-      preprocess,
-      classNames: classNamesFromConfig(config.numClasses, configJson),
-      provenance: { createdBy: 'import', createdAt: new Date().toISOString(), inputs, details: { notes } },
-    };
-    result = { network: new VisionTransformer(config, params), meta, file: located.files[0]!, sha256: read.sha256, naming: imported.naming, notes };
-  }
+  const source = await readAnyModel(inputPath, { heads: options.heads });
+  const { config } = source.meta;
+  const params = paramsFromTensors(fromStorageLayout(source.storage), vitParamShapes(config), source.file);
+  const result: ImportedModel = {
+    network: new VisionTransformer(config, params),
+    meta: source.meta,
+    file: source.file,
+    sha256: source.sha256,
+    naming: source.naming,
+    notes: source.notes,
+  };
   if (options.out) result.savedTo = await saveModel(options.out, result.network, result.meta);
   return result;
 }

@@ -267,8 +267,3 @@ export function buildInferenceGraph(config: ViTConfig, storageTensors: TensorMap
     nodes: g.nodes,
   };
 }
-
-/** Ops used by a graph, for exporters to check their coverage. */
-export function opsUsed(graph: InferenceGraph): Set<GraphOp> {
-  return new Set(graph.nodes.map((n) => n.op));
-}

@@ -1,0 +1,255 @@
+// `learngene export` and the provenance half of `learngene inspect`. Every export is
+// built from one inference graph (engine/export/graph.ts) or, for timm, from the timm
+// tensors themselves; each records where it came from (source model hash, format,
+// config) in its own metadata slot: ONNX metadata_props, model.json
+// userDefinedMetadata, the timm config.json. Files are written atomically.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ViTConfig } from '../../shared/config.js';
+import type { Preprocess } from '../../engine/data/types.js';
+import { buildInferenceGraph } from '../../engine/export/graph.js';
+import { toTimmExport } from '../../engine/export/timm.js';
+import { toTfjsGraphModel, type TfjsModelJson } from '../../engine/export/tfjs-graph.js';
+import { FormatError } from '../../engine/io/errors.js';
+import type { Provenance } from '../../engine/io/model-file.js';
+import { decodeSafetensors, encodeSafetensors } from '../../engine/io/safetensors.js';
+import { writeFileAtomic, writeFolderAtomic } from '../fs/atomic.js';
+import { readAnyModel, type ModelSource } from '../import.js';
+import { sha256 } from '../model-store.js';
+import { describeOnnx, ONNX_METADATA_PREFIX, type OnnxDescription } from '../onnx-teacher.js';
+import { encodeOnnx } from './onnx.js';
+
+export type ExportFormat = 'onnx' | 'tfjs' | 'timm';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm'];
+
+export interface ExportResult {
+  format: ExportFormat;
+  /** Every file written, absolute. */
+  files: string[];
+  /** Things the target format cannot express exactly, or assumptions made. */
+  warnings: string[];
+}
+
+export interface ExportOptions {
+  /** For a foreign checkpoint given directly: its head count. */
+  heads?: number;
+  /** tfjs weight shard size in bytes (default 4 MiB). */
+  shardBytes?: number;
+}
+
+const PRODUCER_VERSION = '0.1.0';
+
+/** What every export records about its origin. */
+function exportProvenance(source: ModelSource, modelPath: string, format: ExportFormat): Provenance {
+  return {
+    createdBy: 'export',
+    createdAt: new Date().toISOString(),
+    inputs: {
+      model: { path: path.resolve(modelPath), sha256: source.sha256, format: source.naming === 'learngene' ? 'learngene-model' : source.naming },
+    },
+    details: { exportFormat: format, sourceProvenance: source.meta.provenance },
+  };
+}
+
+/** The metadata record shared by the ONNX and tfjs exports. */
+interface ExportRecord {
+  format: 'learngene-export';
+  config: ViTConfig;
+  preprocess: Preprocess;
+  classNames: string[];
+  provenance: Provenance;
+}
+
+async function writeOnnx(source: ModelSource, record: ExportRecord, out: string): Promise<string[]> {
+  const graph = buildInferenceGraph(source.meta.config, source.storage);
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record)) metadata[ONNX_METADATA_PREFIX + key] = typeof value === 'string' ? value : JSON.stringify(value);
+  const bytes = encodeOnnx(graph, { metadata, producerVersion: PRODUCER_VERSION });
+  if (out.endsWith('.onnx')) {
+    await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await writeFileAtomic(out, bytes);
+    return [path.resolve(out)];
+  }
+  await writeFolderAtomic(out, async (dir) => fs.writeFile(path.join(dir, 'model.onnx'), bytes));
+  return [path.resolve(out, 'model.onnx')];
+}
+
+async function writeTfjs(source: ModelSource, record: ExportRecord, out: string, shardBytes?: number): Promise<string[]> {
+  const graph = buildInferenceGraph(source.meta.config, source.storage);
+  const { modelJson, shards } = toTfjsGraphModel(graph, {
+    metadata: { learngene: record },
+    shardBytes,
+    generatedBy: `learngene-studio ${PRODUCER_VERSION}`,
+    convertedBy: `learngene-studio ${PRODUCER_VERSION} (engine/export/tfjs-graph.ts)`,
+  });
+  await writeFolderAtomic(out, async (dir) => {
+    await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+    for (const s of shards) await fs.writeFile(path.join(dir, s.path), s.bytes);
+  });
+  return ['model.json', ...shards.map((s) => s.path)].map((f) => path.resolve(out, f));
+}
+
+async function writeTimm(source: ModelSource, provenance: Provenance, out: string): Promise<{ files: string[]; warnings: string[] }> {
+  const { meta } = source;
+  const timm = toTimmExport(meta.config, source.storage, { preprocess: meta.preprocess, classNames: meta.classNames, provenance });
+  const bytes = encodeSafetensors(timm.tensors, timm.metadata);
+  await writeFolderAtomic(out, async (dir) => {
+    await fs.writeFile(path.join(dir, 'model.safetensors'), bytes);
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(timm.configJson, null, 2) + '\n');
+  });
+  return { files: ['model.safetensors', 'config.json'].map((f) => path.resolve(out, f)), warnings: timm.warnings };
+}
+
+/**
+ * Exports a model (ours, or a foreign checkpoint imported on the fly) to `out`:
+ * onnx → `out` if it ends in .onnx, else `out/model.onnx`; tfjs → folder with model.json
+ * and weight shards; timm → folder with model.safetensors and config.json.
+ */
+export async function exportModel(modelPath: string, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<ExportResult> {
+  if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown export format ${JSON.stringify(format)} (use ${EXPORT_FORMATS.join(', ')})`);
+  const source = await readAnyModel(modelPath, { heads: options.heads });
+  const warnings = source.naming === 'learngene' ? [...source.notes] : source.notes.map((n) => `import: ${n}`);
+  const provenance = exportProvenance(source, modelPath, format);
+  const record: ExportRecord = {
+    format: 'learngene-export',
+    config: source.meta.config,
+    preprocess: source.meta.preprocess,
+    classNames: source.meta.classNames,
+    provenance,
+  };
+  if (format === 'onnx') return { format, files: await writeOnnx(source, record, out), warnings };
+  if (format === 'tfjs') return { format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
+  const timm = await writeTimm(source, provenance, out);
+  return { format, files: timm.files, warnings: [...warnings, ...timm.warnings] };
+}
+
+// ---------------------------------------------------------------------------------------
+// inspect
+
+export type ModelKind = 'learngene-model' | 'checkpoint' | 'timm-export' | 'onnx' | 'tfjs-graph-model';
+
+export interface ModelDescription {
+  path: string;
+  kind: ModelKind;
+  /** learngene-model | timm | hf | torchvision | onnx | tfjs-graph-model */
+  format: string;
+  sha256: string;
+  config?: ViTConfig;
+  preprocess?: Preprocess;
+  classNames?: string[];
+  provenance?: Provenance;
+  /** Import assumptions, or why a field is unknown. */
+  notes: string[];
+  onnx?: OnnxDescription;
+  tfjs?: { weights: number; shards: string[]; ops: Record<string, number> };
+}
+
+function parseRecord(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isDirectory();
+  } catch {
+    throw new FormatError(p, 'does not exist');
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(() => true, () => false);
+}
+
+async function describeOnnxFile(file: string): Promise<ModelDescription> {
+  const onnx = await describeOnnx(file);
+  const m = onnx.metadata;
+  const get = (key: string) => parseRecord(m[ONNX_METADATA_PREFIX + key]);
+  const ours = m[ONNX_METADATA_PREFIX + 'format'] !== undefined;
+  return {
+    path: file,
+    kind: 'onnx',
+    format: 'onnx',
+    sha256: onnx.sha256,
+    config: get('config') as ViTConfig | undefined,
+    preprocess: get('preprocess') as Preprocess | undefined,
+    classNames: get('classNames') as string[] | undefined,
+    provenance: get('provenance') as Provenance | undefined,
+    notes: ours ? [] : [`not exported by Learngene (producer ${onnx.producer.name || 'unknown'} ${onnx.producer.version}); no provenance recorded`],
+    onnx,
+  };
+}
+
+async function describeTfjs(file: string): Promise<ModelDescription> {
+  const text = await fs.readFile(file, 'utf8');
+  let json: TfjsModelJson;
+  try {
+    json = JSON.parse(text) as TfjsModelJson;
+  } catch (error) {
+    throw new FormatError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+  if (json.format !== 'graph-model' && !(json.modelTopology && json.weightsManifest)) {
+    throw new FormatError(file, `is not a TensorFlow.js graph model (format ${JSON.stringify(json.format ?? null)})`);
+  }
+  const record = (json.userDefinedMetadata?.learngene ?? undefined) as Partial<ExportRecord> | undefined;
+  const ops: Record<string, number> = {};
+  for (const node of json.modelTopology?.node ?? []) ops[node.op] = (ops[node.op] ?? 0) + 1;
+  return {
+    path: file,
+    kind: 'tfjs-graph-model',
+    format: 'tfjs-graph-model',
+    sha256: sha256(new TextEncoder().encode(text)),
+    config: record?.config,
+    preprocess: record?.preprocess,
+    classNames: record?.classNames,
+    provenance: record?.provenance,
+    notes: record ? [] : [`not exported by Learngene (convertedBy ${JSON.stringify(json.convertedBy ?? null)}); no provenance recorded`],
+    tfjs: {
+      weights: json.weightsManifest.reduce((n, g) => n + g.weights.length, 0),
+      shards: json.weightsManifest.flatMap((g) => g.paths),
+      ops,
+    },
+  };
+}
+
+async function describeSafetensors(modelPath: string): Promise<ModelDescription> {
+  const source = await readAnyModel(modelPath);
+  const { meta } = source;
+  if (source.naming === 'learngene') {
+    return { path: source.file, kind: 'learngene-model', format: 'learngene-model', sha256: source.sha256, ...meta, notes: source.notes };
+  }
+  // Our timm export keeps the provenance of the export in its metadata and config.json.
+  const file = decodeSafetensors(new Uint8Array(await fs.readFile(source.file)), source.file);
+  const exported = parseRecord(file.metadata.provenance) as Provenance | undefined;
+  return {
+    path: source.file,
+    kind: exported ? 'timm-export' : 'checkpoint',
+    format: source.naming,
+    sha256: source.sha256,
+    config: meta.config,
+    preprocess: meta.preprocess,
+    classNames: meta.classNames,
+    provenance: exported ?? meta.provenance,
+    notes: source.notes,
+  };
+}
+
+/**
+ * What `learngene inspect` shows about any model-like path: our model files, foreign
+ * checkpoints (as they would import), our timm exports, ONNX files and tfjs model.json.
+ */
+export async function describeModelForInspect(modelPath: string): Promise<ModelDescription> {
+  if (await isDirectory(modelPath)) {
+    if (await exists(path.join(modelPath, 'model.json'))) return describeTfjs(path.join(modelPath, 'model.json'));
+    if (await exists(path.join(modelPath, 'model.onnx'))) return describeOnnxFile(path.join(modelPath, 'model.onnx'));
+    return describeSafetensors(modelPath);
+  }
+  if (modelPath.endsWith('.onnx')) return describeOnnxFile(modelPath);
+  if (modelPath.endsWith('.json')) return describeTfjs(modelPath);
+  return describeSafetensors(modelPath);
+}
