@@ -17,7 +17,7 @@ export interface OptionSpec {
   kind: OptionKind;
   help: string;
   /** Shown in help; the value used when the flag is absent. */
-  default?: string | number | boolean | number[];
+  default?: string | number | boolean | number[] | string[];
   /** Value placeholder in help, e.g. "N" or "PATH". */
   meta?: string;
   short?: string;

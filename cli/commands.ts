@@ -8,17 +8,23 @@ import type { OptionSpec, ParsedValue } from './args.js';
 import { UsageError } from './args.js';
 import { COMMON_OPTIONS, DATA_OPTIONS, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
 import { runRequest } from './run-request.js';
-import type { TrainRequest, EvaluateRequest } from '../shared/api.js';
+import type { TrainRequest, EvaluateRequest, DistillRequest, GrowRequest, FinetuneRequest, CompareRequest, DemoRequest, BaselineMethod } from '../shared/api.js';
 import { DEFAULT_DATA } from '../shared/api.js';
 import type { ViTConfig } from '../shared/config.js';
 import { detectBackends, initBackend } from '../node/backends.js';
-import { loadModel } from '../node/model-store.js';
+import { loadAnyModel, importModel } from '../node/import.js';
+import { exportModel, EXPORT_FORMATS, type ExportFormat } from '../node/export/index.js';
+import { OnnxClassifier } from '../node/onnx-teacher.js';
 import { decodeNpy, encodeNpy } from '../engine/io/npy.js';
 import { FormatError } from '../engine/io/errors.js';
 import { forward, disposeParams } from '../engine/model/vit.js';
 import { writeFileAtomic } from '../node/fs/atomic.js';
 import { runEvaluate, type TrainedModelResult } from '../node/jobs/train-jobs.js';
+import type { DistillResult, GrowResult } from '../node/jobs/sws-jobs.js';
+import type { CompareResult, DemoResult } from '../node/jobs/compare.js';
+import { defaultLayersSource } from '../engine/sws/layers-source.js';
 import { inspectPath } from './inspect.js';
+import { JOB_COMMANDS } from './job-commands.js';
 
 type Values = Record<string, ParsedValue>;
 
@@ -118,16 +124,16 @@ export const COMMANDS: Record<string, Command> = {
     spec: {
       name: 'predict',
       summary: 'raw forward pass: NCHW float32 .npy in, logits .npy out (no preprocessing)',
-      usage: 'learngene predict --model M --input x.npy --output y.npy',
+      usage: 'learngene predict --model M --input x.npy --output y.npy [--heads N]',
       options: {
-        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file', required: true },
+        model: { kind: 'string', meta: 'PATH', help: 'model folder, .safetensors (ours, timm, Hugging Face, torchvision) or .onnx', required: true },
         input: { kind: 'string', meta: 'FILE', help: 'NCHW float32 .npy', required: true },
         output: { kind: 'string', meta: 'FILE', help: 'logits .npy to write', required: true },
+        heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
         ...COMMON_OPTIONS,
       },
     },
     async run({ values }) {
-      await initBackend(values.backend as string);
       const inputFile = values.input as string;
       let bytes: Uint8Array;
       try {
@@ -136,23 +142,93 @@ export const COMMANDS: Record<string, Command> = {
         throw new FormatError(inputFile, 'cannot be read');
       }
       const input = decodeNpy(bytes, inputFile);
-      const { network, file } = await loadModel(values.model as string);
-      try {
-        const { channels, imageSize } = network.config;
-        const expected = [channels, imageSize, imageSize];
-        if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
-          throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${file} takes (N, ${expected.join(', ')}) float32 NCHW`);
+      const modelPath = values.model as string;
+      let logits: Float32Array;
+      let classes: number;
+      if (modelPath.endsWith('.onnx')) {
+        // onnxruntime runs it as exported: the input is fed as given (NCHW, no preprocessing).
+        const classifier = await OnnxClassifier.load(modelPath, { normalization: 'none', layout: 'NCHW', ...(input.shape.length === 4 ? { imageSize: input.shape[2]!, channels: input.shape[1]! } : {}) });
+        try {
+          const { channels, height, width } = classifier.input;
+          if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== [channels, height, width].join(',')) {
+            throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${modelPath} takes (N, ${channels}, ${height}, ${width}) float32 NCHW`);
+          }
+          logits = await classifier.run(input.data, input.shape[0]!);
+          classes = classifier.numClasses;
+        } finally {
+          classifier.dispose();
         }
-        const logits = tf.tidy(() => forward(network, tf.tensor4d(input.data, input.shape as [number, number, number, number]), { training: false }));
-        const data = (await logits.data()) as Float32Array;
-        logits.dispose();
-        const output = values.output as string;
-        await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
-        await writeFileAtomic(output, encodeNpy({ shape: [input.shape[0]!, network.config.numClasses], data }));
-        return { text: `logits (${input.shape[0]} × ${network.config.numClasses}) written to ${output}`, json: { output, shape: [input.shape[0], network.config.numClasses] } };
-      } finally {
-        disposeParams(network.params);
+      } else {
+        await initBackend(values.backend as string);
+        const { network, file } = await loadAnyModel(modelPath, values.heads !== undefined ? { heads: values.heads as number } : {});
+        try {
+          const { channels, imageSize } = network.config;
+          const expected = [channels, imageSize, imageSize];
+          if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
+            throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${file} takes (N, ${expected.join(', ')}) float32 NCHW`);
+          }
+          const out = tf.tidy(() => forward(network, tf.tensor4d(input.data, input.shape as [number, number, number, number]), { training: false }));
+          logits = (await out.data()) as Float32Array;
+          out.dispose();
+          classes = network.config.numClasses;
+        } finally {
+          disposeParams(network.params);
+        }
       }
+      const output = values.output as string;
+      await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
+      await writeFileAtomic(output, encodeNpy({ shape: [input.shape[0]!, classes], data: logits }));
+      return { text: `logits (${input.shape[0]} × ${classes}) written to ${output}`, json: { output, shape: [input.shape[0], classes] } };
+    },
+  },
+
+  import: {
+    spec: {
+      name: 'import',
+      summary: 'import a timm, Hugging Face or torchvision ViT checkpoint (safetensors) as a teacher',
+      usage: 'learngene import <file or folder> --out T [--heads N]',
+      options: {
+        out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
+        heads: { kind: 'int', help: 'attention heads (else config.json beside the file, else dim/64)', min: 1 },
+        ...COMMON_OPTIONS,
+      },
+      positionals: [{ name: 'checkpoint', required: true }],
+      examples: ['learngene import ~/Downloads/vit_small_patch16_224/ --out models/vit-s', 'learngene import model.safetensors --heads 4 --out models/teacher'],
+    },
+    async run({ values, positionals }) {
+      await initBackend(values.backend as string);
+      const imported = await importModel(positionals[0]!, { out: values.out as string, ...(values.heads !== undefined ? { heads: values.heads as number } : {}) });
+      disposeParams(imported.network.params);
+      const c = imported.meta.config;
+      const lines = [
+        `imported ${imported.file} (${imported.naming} naming) → ${imported.savedTo}`,
+        `  ViT ${c.imageSize}px, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, ${c.pooling} pooling, ${c.numClasses} classes`,
+        ...imported.notes.map((n) => `  note: ${n}`),
+      ];
+      return { text: lines.join('\n'), json: { file: imported.savedTo, source: imported.file, naming: imported.naming, config: c, notes: imported.notes, sha256: imported.sha256 } };
+    },
+  },
+
+  export: {
+    spec: {
+      name: 'export',
+      summary: 'export a model as ONNX, a TensorFlow.js graph model, or timm-named safetensors',
+      usage: 'learngene export --model M --format onnx|tfjs|timm --out P',
+      options: {
+        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too)', required: true },
+        format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm', required: true },
+        out: { kind: 'string', meta: 'PATH', help: 'output (ONNX: a .onnx file or a folder; tfjs and timm: a folder)', required: true },
+        heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
+        ...COMMON_OPTIONS,
+      },
+      examples: ['learngene export --model models/des-6 --format onnx --out exports/des-6.onnx', 'learngene export --model models/des-6 --format timm --out exports/des-6-timm'],
+    },
+    async run({ values }) {
+      const format = values.format as string;
+      if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format: expected one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`);
+      const result = await exportModel(values.model as string, format as ExportFormat, values.out as string, values.heads !== undefined ? { heads: values.heads as number } : {});
+      const lines = [`${format} export written:`, ...result.files.map((f) => `  ${f}`), ...result.warnings.map((w) => `  warning: ${w}`)];
+      return { text: lines.join('\n'), json: result };
     },
   },
 
@@ -185,6 +261,8 @@ export const COMMANDS: Record<string, Command> = {
       return { text: lines.join('\n'), json: { backends: statuses, default: chosen?.name ?? null } };
     },
   },
+
+  ...JOB_COMMANDS,
 };
 
 export { DEFAULT_DATA };

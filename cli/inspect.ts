@@ -10,6 +10,7 @@ import { countParams } from '../engine/model/params.js';
 import { formatInspectReport, inspectDataset } from '../node/data/inspect.js';
 import { MODEL_FILE } from '../node/model-store.js';
 import type { ViTConfig } from '../shared/config.js';
+import { describeModelForInspect, type ModelDescription } from '../node/export/index.js';
 
 export const LEARNGENE_FILE = 'learngene.safetensors';
 
@@ -64,6 +65,41 @@ export async function inspectPath(target: string): Promise<{ text: string; json:
       return { text: lines.join('\n'), json: { kind: 'learngene', file, params, learngeneKind: learngene.kind, stages: learngene.stages, config: learngene.config, ...meta } };
     }
   }
+  if (file || (await looksLikeExport(target))) {
+    const description = await describeModelForInspect(target);
+    return { text: formatDescription(description), json: description };
+  }
   const report = await inspectDataset(target);
   return { text: formatInspectReport(report), json: { kind: 'dataset', ...report } };
+}
+
+async function looksLikeExport(target: string): Promise<boolean> {
+  if (target.endsWith('.onnx') || target.endsWith('model.json')) return true;
+  const stat = await fs.stat(target).catch(() => null);
+  if (!stat?.isDirectory()) return false;
+  for (const name of ['model.onnx', 'model.json']) {
+    if (await fs.stat(path.join(target, name)).then((s) => s.isFile(), () => false)) return true;
+  }
+  return false;
+}
+
+/** Exports and foreign checkpoints: format, config when known, provenance, notes. */
+function formatDescription(d: ModelDescription): string {
+  const lines = [`${d.kind} ${d.path} (${d.format})`, `  sha256 ${d.sha256}`];
+  if (d.config) lines.push(`  ${describeConfig(d.config)}`);
+  if (d.onnx) {
+    lines.push(`  onnx: opset ${d.onnx.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}, producer ${d.onnx.producer.name} ${d.onnx.producer.version}`);
+    for (const input of d.onnx.inputs) lines.push(`  input ${input.name}: [${input.shape.join(', ')}] ${input.type ?? ''}`.trimEnd());
+    for (const output of d.onnx.outputs) lines.push(`  output ${output.name}: [${output.shape.join(', ')}] ${output.type ?? ''}`.trimEnd());
+  }
+  if (d.tfjs) lines.push(`  tfjs graph model: ${d.tfjs.weights} weights in ${d.tfjs.shards.length} shard(s)`);
+  if (d.classNames) lines.push(`  classes: ${d.classNames.join(', ')}`);
+  if (d.provenance) {
+    lines.push(`  made by: ${d.provenance.createdBy} at ${d.provenance.createdAt}`);
+    for (const [name, input] of Object.entries(d.provenance.inputs ?? {})) {
+      lines.push(`  ${name}: ${[input.path, input.format, input.sha256 ? `sha256 ${input.sha256.slice(0, 16)}…` : null, input.detail].filter(Boolean).join(' · ')}`);
+    }
+  }
+  for (const note of d.notes) lines.push(`  note: ${note}`);
+  return lines.join('\n');
 }

@@ -51,8 +51,12 @@ export interface DistillRequest {
   auxKind: AuxKind;
   /** Layers per stage; TLEG uses a single entry (its depth). */
   stages: number[];
-  /** Aux-Net shape; unspecified fields follow the teacher. */
-  aux: Partial<Pick<ViTConfig, 'dim' | 'heads' | 'mlpRatio' | 'patchSize' | 'dropPath' | 'pooling'>>;
+  /** Aux-Net shape; unspecified fields follow the teacher (image size: the teacher's when it is ours, else the data's). */
+  aux: Partial<Pick<ViTConfig, 'dim' | 'heads' | 'mlpRatio' | 'patchSize' | 'dropPath' | 'pooling' | 'imageSize'>>;
+  /** Attention heads of a foreign (timm/HF/torchvision) teacher checkpoint. */
+  teacherHeads?: number;
+  /** Normalization an ONNX teacher expects: 'imagenet', 'none' (raw [0,1]) or explicit mean/std. */
+  teacherNormalization?: 'imagenet' | 'none' | { mean: number[]; std: number[] };
   distill: DistillLossConfig & { reduction?: 'batchmean' | 'numel' };
   optim: OptimConfig;
   seed: number;
@@ -154,19 +158,110 @@ export interface JobInfo {
   createdAt: number;
   updatedAt: number;
   result?: unknown;
-  error?: { message: string; field?: string; file?: string };
+  /** Why the job failed. `name` classifies it (ConfigError/FormatError: the input was rejected;
+   *  NonFiniteLossError, WriteError, WorkerCrash, Interrupted ...); `issues` for form fields. */
+  error?: { message: string; field?: string; file?: string; name?: string; issues?: ValidationIssue[] };
+}
+
+export interface SubmitOptions {
+  /** Also checkpoint every N optimizer steps (epoch ends always checkpoint). */
+  checkpointEvery?: number;
+  /** tfjs backend for the job: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu' | 'auto' (default). */
+  backend?: string;
 }
 
 /** What every transport (IPC, WebSocket, in-process) offers the front ends. */
 export interface StudioApi {
-  submit(request: JobRequest, options?: { checkpointEvery?: number }): Promise<JobInfo>;
+  submit(request: JobRequest, options?: SubmitOptions): Promise<JobInfo>;
   list(): Promise<JobInfo[]>;
   get(id: string): Promise<JobInfo | null>;
   cancel(id: string): Promise<void>;
   resume(runDirOrId: string): Promise<JobInfo>;
   events(id: string): Promise<ProgressEvent[]>;
   on(listener: (event: ProgressEvent) => void): () => void;
+
+  // Optional studio extras. The desktop and browser studio need them; node/studio/extras.ts
+  // adds them to any StudioApi (withStudioExtras), so a job service need not implement them.
+
+  /** Describes a model, learngene, foreign checkpoint, ONNX file or dataset (with sample thumbnails). */
+  inspect?(path: string): Promise<InspectResult>;
+  /** The tfjs backends on this machine, fastest first; the first usable one is the default. */
+  backends?(): Promise<BackendInfo[]>;
+  /** The project folder jobs write into (runs/, teacher/, learngene/, descendants/, exports/). */
+  project?(): Promise<ProjectInfo>;
 }
+
+/** The names of every StudioApi call a transport forwards (all but `on`, which is the event push). */
+export const STUDIO_METHODS = ['submit', 'list', 'get', 'cancel', 'resume', 'events', 'inspect', 'backends', 'project'] as const;
+export type StudioMethod = (typeof STUDIO_METHODS)[number];
+
+/** One line of backend status (node/backends.ts BackendStatus). */
+export interface BackendInfo {
+  name: string;
+  usable: boolean;
+  /** What it is when usable ("WebAssembly · SIMD · 1 thread"), why not otherwise. */
+  detail: string;
+}
+
+export interface ProjectInfo {
+  /** Absolute path of the project folder. */
+  dir: string;
+  name: string;
+}
+
+/** A problem found in a dataset, naming its file (node/data/folder.ts DatasetProblem). */
+export interface DatasetProblemInfo {
+  file: string;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+/** node/data/inspect.ts InspectReport, as it crosses the boundary. */
+export interface DatasetReportInfo {
+  format: string;
+  root: string;
+  splits: { train: number; test: number | null };
+  classes: { name: string; count: number; testCount?: number }[];
+  imageSizes: Record<string, number>;
+  channels: number;
+  problems: DatasetProblemInfo[];
+}
+
+/** A small PNG of one training image, for the dataset report. */
+export interface SampleImage {
+  className: string;
+  /** data:image/png;base64,… */
+  dataUrl: string;
+}
+
+export type InspectResult =
+  | {
+      /** Our model, a foreign checkpoint (timm/HF/torchvision), an ONNX file or a tfjs graph model. */
+      kind: 'model';
+      path: string;
+      /** learngene-model | timm | hf | torchvision | onnx | tfjs-graph-model */
+      format: string;
+      config?: ViTConfig;
+      /** Parameter count (from the config when the file is not read tensor by tensor). */
+      params?: number;
+      classNames?: string[];
+      provenance?: unknown;
+      metrics?: unknown;
+      /** Import assumptions, or why a field is unknown. */
+      notes: string[];
+    }
+  | {
+      kind: 'learngene';
+      path: string;
+      learngeneKind: AuxKind;
+      stages: number[];
+      config: ViTConfig;
+      params: number;
+      classNames: string[];
+      provenance?: unknown;
+      metrics?: unknown;
+    }
+  | { kind: 'dataset'; path: string; report: DatasetReportInfo; samples: SampleImage[] };
 
 export const DEFAULT_DATA: DataSpec = { valFraction: 0.1, augment: { cropPadding: 0, horizontalFlip: false } };
 
@@ -274,4 +369,20 @@ export function validateRequest(request: JobRequest): ValidationIssue[] {
       return issues;
     }
   }
+}
+
+/** Backends a job may ask for (node/backends.ts BACKEND_PREFERENCE, plus 'auto'). */
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+/** Validation of submit/resume options, as the GUI's run dialog names them. */
+export function validateSubmitOptions(options: SubmitOptions): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const { checkpointEvery, backend } = options;
+  if (checkpointEvery !== undefined && !(Number.isInteger(checkpointEvery) && checkpointEvery >= 0)) {
+    issues.push({ field: 'checkpointEvery', message: `must be a non-negative integer (0: only at epoch ends), got ${JSON.stringify(checkpointEvery)}` });
+  }
+  if (backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+    issues.push({ field: 'backend', message: `unknown backend ${JSON.stringify(backend)}; choose one of ${BACKEND_CHOICES.join(', ')}` });
+  }
+  return issues;
 }

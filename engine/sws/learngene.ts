@@ -118,9 +118,11 @@ export function growDescendant(learngene: Learngene, plan: GrowPlan): { config: 
       } else {
         const a = get(TLEG_A + name);
         const b = get(TLEG_B + name);
-        const ratio = i / plan.depth;
+        // float32 at every step, as the Aux-Net computes θA + ratio·θB in tfjs, so a
+        // descendant of the Aux-Net's depth reproduces it bit for bit.
+        const ratio = Math.fround(i / plan.depth);
         const data = new Float32Array(a.data.length);
-        for (let j = 0; j < data.length; j++) data[j] = a.data[j]! + ratio * b.data[j]!;
+        for (let j = 0; j < data.length; j++) data[j] = Math.fround(a.data[j]! + Math.fround(ratio * b.data[j]!));
         out.set(`blocks.${i}.${name}`, { shape: a.shape.slice(), data });
       }
     }

@@ -6,6 +6,8 @@ import { assertValid } from '../../shared/config.js';
 import { validateRequest } from '../../shared/api.js';
 import type { JobContext } from './phase.js';
 import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
+import { runDistill, runGrow } from './sws-jobs.js';
+import { runCompare, runDemo } from './compare.js';
 
 export type JobHandler = (request: JobRequest, ctx: JobContext) => Promise<unknown>;
 
@@ -13,6 +15,10 @@ const handlers: Partial<Record<JobRequest['kind'], JobHandler>> = {
   train: (r, ctx) => runTrain(r as Extract<JobRequest, { kind: 'train' }>, ctx),
   finetune: (r, ctx) => runFinetune(r as Extract<JobRequest, { kind: 'finetune' }>, ctx),
   evaluate: (r) => runEvaluate(r as Extract<JobRequest, { kind: 'evaluate' }>),
+  distill: (r, ctx) => runDistill(r as Extract<JobRequest, { kind: 'distill' }>, ctx),
+  grow: (r) => runGrow(r as Extract<JobRequest, { kind: 'grow' }>),
+  compare: (r, ctx) => runCompare(r as Extract<JobRequest, { kind: 'compare' }>, ctx, { saveModels: Boolean((r as Extract<JobRequest, { kind: 'compare' }>).out) }),
+  demo: (r, ctx) => runDemo(r as Extract<JobRequest, { kind: 'demo' }>, ctx),
 };
 
 /** Lets later modules add handlers without this file importing all of them eagerly. */

@@ -8,7 +8,8 @@ import { createViT, disposeParams, type Network, initialValue, stemParamShapes, 
 import { evaluate, type EpochRecord } from '../../engine/train/loop.js';
 import type { ModelMeta, Provenance } from '../../engine/io/model-file.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadModel, saveModel } from '../model-store.js';
+import { saveModel } from '../model-store.js';
+import { loadAnyModel } from '../import.js';
 import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
 
@@ -114,7 +115,7 @@ async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess
 }
 
 export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Promise<TrainedModelResult & { headReset: boolean }> {
-  const source = await loadModel(request.model);
+  const source = await loadAnyModel(request.model);
   let network: Network = source.network;
   try {
     const { data, loaders } = await dataForModel(request.data, request.seed, source.meta.preprocess, request.optim.batchSize);
@@ -151,7 +152,7 @@ export interface EvaluateResult extends EvalMetrics {
 }
 
 export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateResult> {
-  const source = await loadModel(request.model);
+  const source = await loadAnyModel(request.model);
   try {
     // The training seed reproduces the training run's validation split.
     const seed = Number(source.meta.provenance.details?.seed ?? 0);
