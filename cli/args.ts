@@ -91,6 +91,26 @@ function convert(flag: string, spec: OptionSpec, raw: string | boolean): ParsedV
   return undefined;
 }
 
+/**
+ * `--epochs -1`: node's parseArgs reads "-1" as a flag and reports an ambiguity; joined
+ * as `--epochs=-1` the value reaches its option's own check ("must be at least 0").
+ */
+function joinNegativeValues(spec: CommandSpec, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const next = argv[i + 1];
+    const option = token.startsWith('--') && !token.includes('=') ? spec.options[token.slice(2)] : undefined;
+    if (option && option.kind !== 'boolean' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${token}=${next}`);
+      i += 1;
+    } else {
+      out.push(token);
+    }
+  }
+  return out;
+}
+
 export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, option] of Object.entries(spec.options)) {
@@ -98,7 +118,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinNegativeValues(spec, argv), options, strict: true, allowPositionals: true });
   } catch (error) {
     const message = (error as Error).message.replace(/^Unknown option '([^']+)'.*$/s, "unknown option '$1'");
     throw new UsageError(`${message} (see "learngene ${spec.name} --help")`);

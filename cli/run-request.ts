@@ -1,59 +1,95 @@
-// Runs a job request for the CLI: picks the backend, opens a run folder in the project,
-// shows progress on stderr, and turns Ctrl-C into a clean cancel (checkpoint, then exit).
+// Runs a job for the CLI through the job service: the job trains in a worker thread while
+// this thread shows progress on stderr and handles Ctrl-C. The first Ctrl-C cancels
+// (the job checkpoints, then the command exits 130 and can be resumed); a second one
+// quits at once (the last checkpoint is still there).
 
-import type { JobRequest } from '../shared/api.js';
-import type { JobEvent } from '../shared/events.js';
-import { initBackend } from '../node/backends.js';
-import { runJob } from '../node/jobs/runner.js';
-import { createRunFolder, EventLog } from '../node/jobs/run-folder.js';
-import type { JobContext } from '../node/jobs/phase.js';
-import { createProgressWriter } from './progress.js';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { JobInfo, JobRequest } from '../shared/api.js';
+import { ConfigError } from '../shared/config.js';
+import { FormatError } from '../engine/io/errors.js';
+import { JobService } from '../node/jobs/service.js';
+import { createProgressWriter } from './progress.js';
 
 export interface RunOptions {
   backend?: string;
-  /** Project folder; null runs without a run folder (no checkpoints). */
+  /** Project folder; null runs in a throw-away project (no resume afterwards), or for a resume the run's own project. */
   project: string | null;
-  checkpointEvery: number;
-  /** Reuse an existing run folder (resume). */
+  /** Checkpoint every N steps; for a resume, absent keeps what the run used. */
+  checkpointEvery?: number;
+  /** Continue this existing run folder instead of submitting `request` (resume). */
   runDir?: string;
   stderr: NodeJS.WriteStream;
 }
 
-export async function runRequest(request: JobRequest, options: RunOptions): Promise<{ result: unknown; runDir: string | null }> {
-  const backend = await initBackend(options.backend);
+export interface RunOutcome {
+  result: unknown;
+  runDir: string | null;
+  info: JobInfo;
+}
+
+/** Submits `request` (or resumes options.runDir) and waits for it; failures throw, classified for exit codes. */
+export async function runRequest(request: JobRequest | null, options: RunOptions): Promise<RunOutcome> {
+  const ephemeral = options.project === null && !options.runDir;
+  // A resumed run belongs to the project around its folder (runs/<id>/) unless one is named.
+  const projectDir = options.project
+    ?? (options.runDir ? path.dirname(path.dirname(path.resolve(options.runDir))) : await fs.mkdtemp(path.join(os.tmpdir(), 'learngene-run-')));
+  const service = new JobService({ projectDir, ...(options.backend ? { backend: options.backend } : {}) });
   const progress = createProgressWriter(options.stderr);
-  const runDir = options.runDir ?? (options.project !== null ? await createRunFolder(options.project, request) : null);
-  const log = runDir ? new EventLog(path.join(runDir, 'events.jsonl')) : null;
-  const jobId = runDir ? path.basename(runDir) : 'local';
-  const emit = (event: JobEvent) => {
-    progress(event);
-    log?.append({ ...event, jobId, time: Date.now() } as never);
-  };
-  const controller = new AbortController();
+  const unsubscribe = service.on(progress);
+  let jobId: string | null = null;
+  let interrupted = 0;
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
+    interrupted += 1;
+    if (interrupted > 1) process.exit(130);
     options.stderr.write('\ncancelling: saving a checkpoint (Ctrl-C again to quit at once)\n');
-    controller.abort();
+    if (jobId) void service.cancel(jobId).catch(() => undefined);
   };
+  // While the job runs this command alone decides what Ctrl-C means. Libraries that hook
+  // signals to clean up and then re-raise them (conf → atomically → when-exit) would turn
+  // one Ctrl-C into two, i.e. an immediate exit without the cancel checkpoint; their
+  // 'exit' hooks still run.
+  const foreign = process.rawListeners('SIGINT') as ((...args: unknown[]) => void)[];
+  process.removeAllListeners('SIGINT');
   process.on('SIGINT', onSigint);
-  const ctx: JobContext = { emit, signal: controller.signal, runDir, checkpointEvery: options.checkpointEvery };
-  emit({ type: 'log', level: 'info', message: `backend: ${backend.name} (${backend.detail})${runDir ? ` · run ${runDir}` : ''}` });
-  emit({ type: 'started', kind: request.kind, ...(runDir ? { runDir } : {}) });
   try {
-    const result = await runJob(request, ctx);
-    emit({ type: 'done', result });
-    return { result, runDir };
-  } catch (error) {
-    if (error instanceof Error && error.name === 'JobCancelled') {
-      emit({ type: 'cancelled', checkpoint: (error as { checkpoint?: string }).checkpoint ?? undefined });
-    } else {
-      emit({ type: 'error', message: error instanceof Error ? error.message : String(error) });
-    }
-    throw error;
+    const submitted = options.runDir
+      ? await service.resume(options.runDir, { checkpointEvery: options.checkpointEvery })
+      : await service.submit(request!, { checkpointEvery: options.checkpointEvery ?? 0 });
+    jobId = submitted.id;
+    if (interrupted > 0) void service.cancel(jobId).catch(() => undefined); // Ctrl-C during submit
+    const info = await service.wait(jobId);
+    if (info.status !== 'done') throw jobFailure(info);
+    return { result: info.result, runDir: ephemeral ? null : info.runDir, info };
   } finally {
     process.off('SIGINT', onSigint);
+    for (const listener of foreign) process.on('SIGINT', listener);
+    unsubscribe();
     progress.finish();
-    await log?.flush();
+    await service.close();
+    if (ephemeral) await fs.rm(projectDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The Error a failed or cancelled job amounts to, classified for the exit codes of
+ * cli/main.ts: input rejected (ConfigError, FormatError) → 2, cancelled → 130, else 1.
+ */
+export function jobFailure(info: JobInfo): Error {
+  if (info.status === 'cancelled') {
+    const error = new Error(`cancelled; continue with "learngene resume ${info.runDir}"`);
+    error.name = 'JobCancelled';
+    return error;
+  }
+  const e = info.error ?? { message: `job ended ${info.status}` };
+  if (e.name === 'ConfigError') return new ConfigError(e.issues?.length ? e.issues : [{ field: e.field ?? 'request', message: e.message }]);
+  if (e.name === 'FormatError') {
+    const error = new FormatError(e.file ?? '', '');
+    error.message = e.message; // the original "<file>: <what was wrong>"
+    return error;
+  }
+  const error = new Error(e.name === 'Interrupted' ? `${e.message} (learngene resume ${info.runDir})` : e.message);
+  error.name = e.name ?? 'Error';
+  return error;
 }

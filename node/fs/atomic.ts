@@ -6,6 +6,42 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** Why a write failed, in words (the errno code stays on the error as `code`). */
+const WRITE_FAILURES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'a parent of the path is a file, not a folder',
+  EISDIR: 'the path is a folder',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error on the device',
+};
+
+/**
+ * A failed write, naming the file the caller wanted (not our temp file) and the errno:
+ * "cannot write runs/x/checkpoint-6.safetensors: ENOSPC (no space left on the device)".
+ */
+export class WriteError extends Error {
+  readonly code: string | undefined;
+  readonly file: string;
+  constructor(file: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException)?.code;
+    const reason = code ? `${code} (${WRITE_FAILURES[code] ?? (cause as Error).message})` : (cause as Error)?.message ?? String(cause);
+    super(`cannot write ${file}: ${reason}`);
+    this.name = 'WriteError';
+    this.code = code;
+    this.file = file;
+  }
+}
+
+/** Wraps a file-system error as a WriteError about `file` (an existing WriteError passes through). */
+export function writeError(file: string, error: unknown): WriteError {
+  return error instanceof WriteError ? error : new WriteError(file, error);
+}
+
 function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -22,7 +58,10 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `target` atomically. On any failure the old file is untouched and no temp file remains. */
+/**
+ * Writes `data` to `target` atomically. On any failure (disk full, read-only folder) the
+ * old file is untouched, no temp file remains, and a WriteError names `target`.
+ */
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
   const temp = tempName(target);
   let handle: fs.FileHandle | undefined;
@@ -36,7 +75,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fs.rm(temp, { force: true }).catch(() => undefined);
-    throw error;
+    throw writeError(target, error);
   }
   await fsyncDirectory(path.dirname(target));
 }
@@ -45,15 +84,25 @@ export async function writeJsonAtomic(target: string, value: unknown): Promise<v
   await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
 }
 
+/** An error raised by a file-system call (it has an errno code and a syscall), not by our own code. */
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return typeof (error as NodeJS.ErrnoException)?.code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
 /**
  * Builds a folder with `fill(tempDir)` and moves it to `target` in one rename; an existing
- * `target` is replaced only after the new one is complete. Nothing is left on failure.
+ * `target` is replaced only after the new one is complete. Nothing is left on failure;
+ * file-system failures become a WriteError naming `target`, errors of `fill` pass through.
  */
 export async function writeFolderAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
   const parent = path.dirname(path.resolve(target));
-  await fs.mkdir(parent, { recursive: true });
   const temp = tempName(path.resolve(target));
-  await fs.mkdir(temp);
+  try {
+    await fs.mkdir(parent, { recursive: true });
+    await fs.mkdir(temp);
+  } catch (error) {
+    throw writeError(target, error);
+  }
   try {
     await fill(temp);
     for (const entry of await fs.readdir(temp)) {
@@ -69,12 +118,17 @@ export async function writeFolderAtomic(target: string, fill: (dir: string) => P
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR' && code !== 'ENOTDIR') throw error;
       previous = tempName(path.resolve(target)) + '.old';
       await fs.rename(target, previous);
-      await fs.rename(temp, target);
+      try {
+        await fs.rename(temp, target);
+      } catch (second) {
+        await fs.rename(previous, target).catch(() => undefined); // put the old folder back
+        throw second;
+      }
     }
     if (previous) await fs.rm(previous, { recursive: true, force: true });
   } catch (error) {
     await fs.rm(temp, { recursive: true, force: true }).catch(() => undefined);
-    throw error;
+    throw isFileSystemError(error) ? writeError(target, error) : error;
   }
   await fsyncDirectory(parent);
 }

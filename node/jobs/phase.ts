@@ -2,7 +2,8 @@
 //
 // A job (train, distill, compare, demo) is a sequence of named phases ("teacher",
 // "aux-net", "sws-d4" ...). Under runs/<id>/phases/<name>/ each phase keeps
-//   checkpoint-<globalStep>.safetensors  weights + AdamW moments + position (metadata);
+//   checkpoint-<globalStep>.safetensors  weights (param.*) + AdamW moments (adam_m.*, adam_v.*);
+//                                        metadata: position, seed, model config, optimizer;
 //                                        written every N steps and at each epoch end;
 //                                        the newest two are kept, older ones pruned
 //   final.safetensors + final.json       the finished phase's weights and history.
@@ -16,8 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { JobEvent } from '../../shared/events.js';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../../engine/io/safetensors.js';
 import type { Network } from '../../engine/model/vit.js';
-import { Trainer, type EpochRecord, type TrainPosition, type TrainTask } from '../../engine/train/loop.js';
-import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
+import { NonFiniteLossError, Trainer, type EpochRecord, type TrainPosition, type TrainTask } from '../../engine/train/loop.js';
+import { writeError, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
 
 export interface JobContext {
   emit(event: JobEvent): void;
@@ -73,6 +74,12 @@ async function listCheckpoints(dir: string): Promise<string[]> {
     .filter((c) => Number.isFinite(c.step))
     .sort((a, b) => b.step - a.step)
     .map((c) => path.join(dir, c.name));
+}
+
+/** Where a failed phase can be resumed from, in words. */
+async function lastGoodCheckpoint(dir: string | null): Promise<string> {
+  const newest = dir ? (await listCheckpoints(dir))[0] : undefined;
+  return newest ? `the last good checkpoint is ${newest}` : 'no checkpoint had been written yet';
 }
 
 interface Checkpoint {
@@ -134,11 +141,20 @@ export async function runPhase(ctx: JobContext, name: string, task: Omit<TrainTa
     let lastCheckpoint: string | null = null;
     const save = async (position: TrainPosition) => {
       if (!dir) return;
-      await fs.mkdir(dir, { recursive: true });
+      await fs.mkdir(dir, { recursive: true }).catch((error: unknown) => {
+        throw writeError(dir, error);
+      });
       const tensors = weightTensors(task.network);
       for (const [key, value] of trainer.optimizer.stateTensors()) tensors.set(key, value);
       const file = path.join(dir, `checkpoint-${position.globalStep}.safetensors`);
-      await writeFileAtomic(file, encodeSafetensors(tensors, { phase: name, position: JSON.stringify(position), seed: String(task.seed) }));
+      // Self-describing: what was trained (config, optimizer settings, seed) beside where it stands.
+      await writeFileAtomic(file, encodeSafetensors(tensors, {
+        phase: name,
+        position: JSON.stringify(position),
+        seed: String(task.seed),
+        config: JSON.stringify(task.network.config),
+        optim: JSON.stringify(task.optim),
+      }));
       for (const old of (await listCheckpoints(dir)).slice(KEEP_CHECKPOINTS)) await fs.rm(old, { force: true });
       lastCheckpoint = file;
       ctx.emit({ type: 'checkpoint', path: file, epoch: position.epoch, step: position.globalStep });
@@ -158,7 +174,14 @@ export async function runPhase(ctx: JobContext, name: string, task: Omit<TrainTa
         if (ctx.signal.aborted) return 'stop';
       },
     };
-    const result = await trainer.run();
+    let result;
+    try {
+      result = await trainer.run();
+    } catch (error) {
+      // The step with the bad loss was not applied and no checkpoint was written after it.
+      if (error instanceof NonFiniteLossError) error.message += `; ${await lastGoodCheckpoint(dir)}`;
+      throw error;
+    }
     if (result.stopped) throw new JobCancelled(lastCheckpoint);
     if (dir && finalFile) {
       await fs.mkdir(dir, { recursive: true });
