@@ -5,8 +5,14 @@
 import '../engine/tf-env.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { wasmKernelsActive, wasmKernelsFailure } from '../engine/kernels/wasm-kernels.js';
+import { setDefaultGradientComputer } from '../engine/train/gradients.js';
+import { defaultWorkerCount, installParallelTraining } from './train/parallel.js';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendStatus {
   name: BackendName;
@@ -15,8 +21,12 @@ export interface BackendStatus {
   detail: string;
 }
 
-/** Fastest first: the default is the first usable one. */
-export const BACKEND_PREFERENCE: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/**
+ * Fastest first: the default is the first usable one. 'webgpu' trains in a Chromium
+ * compute host (headless Chromium here, a hidden window in the desktop app) and is
+ * usable only with a real GPU adapter; tfjs in this thread then runs wasm.
+ */
+export const BACKEND_PREFERENCE: BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 const require = createRequire(import.meta.url);
 
@@ -73,8 +83,54 @@ async function loadTensorflow(gpu: boolean): Promise<true | string> {
   return true;
 }
 
+let webgpuProbe: Promise<{ usable: boolean; detail: string }> | null = null;
+
+/** Where the WebGPU probe's answer is kept between commands ($XDG_CACHE_HOME or ~/.cache). */
+function probeCacheFile(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'learngene-studio', 'webgpu-probe.json');
+}
+
+/**
+ * Whether a GPU adapter exists takes a Chromium launch (seconds) to learn, so the answer
+ * is kept per Chromium binary for a week: `auto` on every command and in every job
+ * worker reads it instead of launching Chromium. `learngene backends` probes afresh.
+ */
+async function webGpuStatus(fresh: boolean): Promise<{ usable: boolean; detail: string }> {
+  const { probeWebGpu, chromiumPath } = await import('./compute/chromium.js');
+  const chromium = chromiumPath();
+  const stamp = await fs.stat(chromium).then((s) => s.mtimeMs, () => 0);
+  const file = probeCacheFile();
+  if (!fresh) {
+    try {
+      const cached = JSON.parse(await fs.readFile(file, 'utf8')) as { chromium: string; stamp: number; at: number; usable: boolean; detail: string };
+      if (cached.chromium === chromium && cached.stamp === stamp && Date.now() - cached.at < 7 * 24 * 3600 * 1000) {
+        return { usable: cached.usable, detail: cached.detail };
+      }
+    } catch {
+      // no answer kept yet
+    }
+  }
+  const found = await probeWebGpu();
+  await fs.mkdir(path.dirname(file), { recursive: true }).then(
+    () => fs.writeFile(file, JSON.stringify({ chromium, stamp, at: Date.now(), ...found })),
+    () => undefined,
+  ).catch(() => undefined);
+  return found;
+}
+
 async function probe(name: BackendName): Promise<BackendStatus> {
   try {
+    if (name === 'webgpu') {
+      if (process.env.LEARNGENE_WEBGPU === '0') return { name, usable: false, detail: 'off (LEARNGENE_WEBGPU=0)' };
+      webgpuProbe ??= webGpuStatus(freshProbe);
+      const found = await webgpuProbe;
+      if (!found.usable) return { name, usable: false, detail: found.detail };
+      // tfjs in this thread (optimizer, evaluation fallbacks) runs wasm; the steps run in the host.
+      const local = await probe('wasm');
+      if (!local.usable) return { name, usable: false, detail: `${found.detail}, but the local wasm backend failed: ${local.detail}` };
+      return { name, usable: true, detail: found.detail };
+    }
     if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       const loaded = await loadTensorflow(name === 'tensorflow-gpu');
       if (loaded !== true) return { name, usable: false, detail: loaded };
@@ -88,7 +144,10 @@ async function probe(name: BackendName): Promise<BackendStatus> {
       await smokeTest();
       const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
       const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi-threaded' : '1 thread';
-      return { name, usable: true, detail: `WebAssembly${simd ? ' · SIMD' : ''} · ${threads} (XNNPACK)` };
+      const kernels = wasmKernelsActive() ? 'Learngene SIMD kernels' : `XNNPACK only (${wasmKernelsFailure() ?? 'kernels off'})`;
+      const workers = defaultWorkerCount();
+      const parallel = workers > 1 ? ` · training data-parallel on ${workers} threads` : '';
+      return { name, usable: true, detail: `WebAssembly${simd ? ' · SIMD' : ''} · ${threads} per instance · ${kernels}${parallel}` };
     }
     await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend('cpu'))) return { name, usable: false, detail: 'cpu backend did not initialize' };
@@ -100,7 +159,11 @@ async function probe(name: BackendName): Promise<BackendStatus> {
 }
 
 /** Probes every backend (switching tfjs's active backend as it goes). */
+/** `learngene backends` asks afresh; everything else may use the kept WebGPU answer. */
+let freshProbe = false;
+
 export async function detectBackends(): Promise<BackendStatus[]> {
+  freshProbe = true;
   const statuses: BackendStatus[] = [];
   for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name));
   return statuses;
@@ -111,6 +174,25 @@ export async function detectBackends(): Promise<BackendStatus[]> {
  * not work is an error naming why, never a silent fallback.
  */
 export async function initBackend(requested?: string): Promise<BackendStatus> {
+  const status = await chooseBackend(requested);
+  // Training on wasm spreads each batch over worker threads, one wasm instance per core.
+  if (status.name === 'webgpu') {
+    // (the detail already names the adapter)
+    const [{ LaunchedHostGradients }, { launchChromiumHost }, { networkSpec }] = await Promise.all([
+      import('./compute/gradients.js'),
+      import('./compute/chromium.js'),
+      import('../engine/model/spec.js'),
+    ]);
+    setDefaultGradientComputer((network) => (networkSpec(network) ? new LaunchedHostGradients(network, () => launchChromiumHost()) : null));
+  } else if (status.name === 'wasm') {
+    installParallelTraining();
+  } else {
+    setDefaultGradientComputer(null);
+  }
+  return status;
+}
+
+async function chooseBackend(requested?: string): Promise<BackendStatus> {
   if (requested !== undefined && requested !== 'auto') {
     if (!BACKEND_PREFERENCE.includes(requested as BackendName)) {
       throw new Error(`--backend: unknown backend "${requested}"; choose one of ${BACKEND_PREFERENCE.join(', ')} or auto`);
@@ -126,7 +208,7 @@ export async function initBackend(requested?: string): Promise<BackendStatus> {
   throw new Error('no TensorFlow.js backend works on this machine');
 }
 
-/** tfjs's name for a backend ('tensorflow' for both native ones). */
+/** tfjs's name for a backend ('tensorflow' for both native ones; webgpu runs wasm in this thread). */
 export function tfBackendName(name: BackendName): string {
-  return name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  return name === 'tensorflow-gpu' ? 'tensorflow' : name === 'webgpu' ? 'wasm' : name;
 }

@@ -379,7 +379,7 @@ export class BatchLoader {
       const draw = augmenting ? augmentDraw(this.augment, this.seed, epoch, firstPosition + i) : null;
       writeNormalized(pixels, i * imageBytes, size, channels, this.augment.cropPadding, draw, this.table, images, i * imageBytes);
     }
-    return { images, labels, size: count };
+    return { images, labels, size: count, indices: indices.slice(), augmented: augmenting };
   }
 }
 

@@ -43,4 +43,8 @@ export interface Batch {
   images: Float32Array;
   labels: Int32Array;
   size: number;
+  /** Dataset indices of the images, when known (keys of the teacher-logit cache). */
+  indices?: Int32Array;
+  /** True when random augmentation changed the images (their teacher logits are not reusable). */
+  augmented?: boolean;
 }

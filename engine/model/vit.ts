@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ViTConfig, mlpHidden, numPatches, numTokens } from '../../shared/config.js';
 import { Rng } from '../rng.js';
-import { addRow, batchMatMul, geluExact, geluTanh, layerNorm, linear, matMul } from '../ops/fast.js';
+import { addRow, geluExact, geluTanh, layerNorm, linear, matMul, multiHeadAttention } from '../ops/fast.js';
 import type { TensorMap } from '../io/safetensors.js';
+import { FormatError } from '../io/errors.js';
 
 export type Params = Map<string, tf.Variable>;
 
@@ -34,8 +35,45 @@ export interface Network {
 
 export interface ForwardOptions {
   training: boolean;
-  /** Draws drop-path masks; required when training with dropPath > 0. */
+  /** Draws drop-path masks; required when training with dropPath > 0 (unless `dropPath` is given). */
   rng?: Rng;
+  /**
+   * Drop-path scales already drawn (drawDropPath), for the samples of this batch: a
+   * data-parallel worker gets the rows of its slice of the full batch, so every sample
+   * keeps the mask it has in single-worker training. Takes precedence over `rng`.
+   */
+  dropPath?: DropPathScales;
+}
+
+/** Per layer, the per-sample scales (0 or 1/keep) of the attention and MLP branches; null where the rate is 0. */
+export type DropPathScales = ({ attn: Float32Array; mlp: Float32Array } | null)[];
+
+/**
+ * Drop-path scales for a batch, drawn from `rng` in the order the forward pass uses
+ * them (layer 0 attention, layer 0 MLP, layer 1 attention, …), one value per sample.
+ */
+export function drawDropPath(config: ViTConfig, rng: Rng, batch: number): DropPathScales {
+  const draw = (keep: number) => {
+    const scales = new Float32Array(batch);
+    for (let b = 0; b < batch; b++) scales[b] = rng.next() < keep ? 1 / keep : 0;
+    return scales;
+  };
+  const out: DropPathScales = [];
+  for (let layer = 0; layer < config.depth; layer++) {
+    const rate = dropPathRate(config, layer);
+    if (rate > 0) {
+      // timm applies one DropPath module to both branches, drawing a fresh mask per call.
+      const attn = draw(1 - rate);
+      const mlp = draw(1 - rate);
+      out.push({ attn, mlp });
+    } else out.push(null);
+  }
+  return out;
+}
+
+/** The scales of samples [start, end) of a batch. */
+export function sliceDropPath(scales: DropPathScales, start: number, end: number): DropPathScales {
+  return scales.map((s) => (s ? { attn: s.attn.slice(start, end), mlp: s.mlp.slice(start, end) } : null));
 }
 
 export function param(params: Params, name: string): tf.Variable {
@@ -93,26 +131,10 @@ export function embedPatches(config: ViTConfig, params: Params, images: tf.Tenso
 
 /** Multi-head self-attention on x [B·T, D]. */
 export function attention(config: ViTConfig, x: tf.Tensor2D, block: BlockParams, batch: number): tf.Tensor2D {
-  const tokens = x.shape[0] / batch;
-  const heads = config.heads;
-  const headDim = config.dim / heads;
-  // q, v: [B, T, H, d] → [B, H, T, d];  kᵀ: [B, T, H, d] → [B, H, d, T]
-  const q = tf.reshape(
-    tf.transpose(tf.reshape(project(x, block.q.weight, block.q.bias), [batch, tokens, heads, headDim]), [0, 2, 1, 3]),
-    [batch * heads, tokens, headDim],
-  ) as tf.Tensor3D;
-  const kT = tf.reshape(
-    tf.transpose(tf.reshape(project(x, block.k.weight, block.k.bias), [batch, tokens, heads, headDim]), [0, 2, 3, 1]),
-    [batch * heads, headDim, tokens],
-  ) as tf.Tensor3D;
-  const v = tf.reshape(
-    tf.transpose(tf.reshape(project(x, block.v.weight, block.v.bias), [batch, tokens, heads, headDim]), [0, 2, 1, 3]),
-    [batch * heads, tokens, headDim],
-  ) as tf.Tensor3D;
-  const scores = batchMatMul(tf.mul(q, headDim ** -0.5) as tf.Tensor3D, kT); // [B·H, T, T]
-  const weights = tf.softmax(scores) as tf.Tensor3D;
-  const mixed = batchMatMul(weights, v); // [B·H, T, d]
-  const merged = tf.reshape(tf.transpose(tf.reshape(mixed, [batch, heads, tokens, headDim]), [0, 2, 1, 3]), [batch * tokens, config.dim]) as tf.Tensor2D;
+  const q = project(x, block.q.weight, block.q.bias); // [B·T, D], head h in columns h·d…
+  const k = project(x, block.k.weight, block.k.bias);
+  const v = project(x, block.v.weight, block.v.bias);
+  const merged = multiHeadAttention(q, k, v, batch, config.heads); // [B·T, D]
   return linear(merged, block.proj.weight, block.proj.bias);
 }
 
@@ -122,14 +144,11 @@ export function mlp(config: ViTConfig, x: tf.Tensor2D, block: BlockParams): tf.T
   return linear(activated, block.fc2.weight, block.fc2.bias);
 }
 
-/** Per-sample keep mask for stochastic depth, scaled by 1/keep, as [B·T, 1]. */
-function dropPathMask(rng: Rng, batch: number, tokens: number, rate: number): tf.Tensor2D {
-  const keep = 1 - rate;
+/** Per-sample scales as a [B·T, 1] mask over tokens. */
+function dropPathMask(scales: Float32Array, tokens: number): tf.Tensor2D {
+  const batch = scales.length;
   const mask = new Float32Array(batch * tokens);
-  for (let b = 0; b < batch; b++) {
-    const value = rng.next() < keep ? 1 / keep : 0;
-    mask.fill(value, b * tokens, (b + 1) * tokens);
-  }
+  for (let b = 0; b < batch; b++) mask.fill(scales[b]!, b * tokens, (b + 1) * tokens);
   return tf.tensor2d(mask, [batch * tokens, 1]);
 }
 
@@ -143,19 +162,28 @@ export function transformerBlock(
   x: tf.Tensor2D,
   block: BlockParams,
   batch: number,
-  rate: number,
-  options: ForwardOptions,
+  scales: { attn: Float32Array; mlp: Float32Array } | null,
 ): tf.Tensor2D {
   const attnOut = attention(config, layerNorm(x, block.norm1.weight, block.norm1.bias, config.layerNormEps), block, batch);
-  const dropping = options.training && rate > 0;
-  if (dropping && !options.rng) throw new Error('drop-path in training needs an rng');
   const tokens = x.shape[0] / batch;
-  const maskA = dropping ? dropPathMask(options.rng!, batch, tokens, rate) : null;
+  const maskA = scales ? dropPathMask(scales.attn, tokens) : null;
   const afterAttn = tf.add(x, maskA ? tf.mul(attnOut, maskA) : attnOut) as tf.Tensor2D;
   const mlpOut = mlp(config, layerNorm(afterAttn, block.norm2.weight, block.norm2.bias, config.layerNormEps), block);
-  // timm applies one DropPath module to both branches, drawing a fresh mask per call.
-  const maskB = dropping ? dropPathMask(options.rng!, batch, tokens, rate) : null;
+  const maskB = scales ? dropPathMask(scales.mlp, tokens) : null;
   return tf.add(afterAttn, maskB ? tf.mul(mlpOut, maskB) : mlpOut) as tf.Tensor2D;
+}
+
+/** The drop-path scales a forward pass uses: given, drawn from the rng, or none (inference). */
+function dropPathFor(config: ViTConfig, batch: number, options: ForwardOptions): DropPathScales | null {
+  if (!options.training || config.dropPath <= 0) return null;
+  if (options.dropPath) {
+    if (options.dropPath.length !== config.depth || options.dropPath.some((s) => s && s.attn.length !== batch)) {
+      throw new Error(`drop-path scales for ${options.dropPath.length} layers do not fit a batch of ${batch} through ${config.depth} layers`);
+    }
+    return options.dropPath;
+  }
+  if (!options.rng) throw new Error('drop-path in training needs an rng');
+  return drawDropPath(config, options.rng, batch);
 }
 
 /** Patch + position embedding, the blocks, pooling and the final norm: [B, D]. */
@@ -173,8 +201,9 @@ export function forwardFeatures(net: Network, images: tf.Tensor4D, options: Forw
     addRow(tf.reshape(x, [batch, tokens * config.dim]) as tf.Tensor2D, param(params, 'pos_embed') as tf.Tensor2D),
     [batch * tokens, config.dim],
   ) as tf.Tensor2D;
+  const dropPath = dropPathFor(config, batch, options);
   for (let layer = 0; layer < config.depth; layer++) {
-    x = transformerBlock(config, x, net.blockForLayer(layer), batch, dropPathRate(config, layer), options);
+    x = transformerBlock(config, x, net.blockForLayer(layer), batch, dropPath?.[layer] ?? null);
   }
   const perSample = tf.reshape(x, [batch, tokens, config.dim]);
   if (config.pooling === 'cls') {
@@ -302,7 +331,8 @@ export function paramsFromTensors(tensors: TensorMap, expected: Map<string, numb
   }
   const extra = [...tensors.keys()].filter((n) => !expected.has(n));
   if (extra.length > 0) problems.push(`unexpected ${extra.slice(0, 5).map((n) => `"${n}"`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
-  if (problems.length > 0) throw new Error(`${source}: ${problems.join('; ')}`);
+  // A file whose tensors do not fit its config is bad input (FormatError: exit code 2), not a crash.
+  if (problems.length > 0) throw new FormatError(source, problems.join('; '));
   const params: Params = new Map();
   for (const [name, shape] of expected) {
     params.set(name, tf.variable(tf.tensor(tensors.get(name)!.data, shape), true));

@@ -1,13 +1,17 @@
 // Layer primitives with hand-written gradients, shaped around what the tfjs wasm
-// backend runs fast (see DEVELOPERS.md, "wasm kernel table"):
+// backend runs fast (see DEVELOPERS.md, "wasm kernel table" and "fast patterns").
+// On wasm every op here runs our SIMD kernels (engine/kernels: a GEMM that reads
+// either operand transposed in place, fused attention, LayerNorm, GELU, bias sums);
+// on other backends, or with the LG_WASM_KERNELS flag off, they fall back to plain
+// tfjs formulations that avoid the wasm slow paths:
 //   fast: plain 2-D matMul (XNNPACK), add/sub/mul/div, square, clip, sigmoid, sqrt,
 //         reductions over the LAST axis, rank-4 transposes, reshape;
 //   slow: matMul with transposeA/B flags and its autodiff gradient, reductions over
 //         axis 0 (bias gradients), exp/erf/tanh, greater/where/maximum, slices.
-// Every gradient below is written with fast ops only, and each is checked against
-// tfjs autodiff and PyTorch in the tests.
+// Every gradient below is checked against tfjs autodiff and PyTorch in the tests.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernelsActive } from '../kernels/wasm-kernels.js';
 
 type T = tf.Tensor;
 type GradFunc = (dy: T, saved: T[]) => T[];
@@ -20,8 +24,28 @@ function defineOp<F>(body: (inputs: T[], save: tf.GradSaveFunc) => { value: T; g
   }) as never) as unknown as F;
 }
 
+function run<R extends T | T[]>(kernel: string, inputs: Record<string, T>, attrs: Record<string, number | boolean> = {}): R {
+  return tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as R;
+}
+
+/**
+ * op(a)·op(b) (+ bias) for 2-D a, b, where op transposes when asked. On wasm our GEMM
+ * reads the transposed operand in place; elsewhere tfjs's transpose flags (webgpu, cpu)
+ * or, on wasm without our kernels, an explicit transpose and a plain matmul.
+ */
+export function gemm(a: tf.Tensor2D, b: tf.Tensor2D, transA = false, transB = false, bias?: tf.Tensor1D): tf.Tensor2D {
+  if (wasmKernelsActive()) return run<tf.Tensor2D>('LgGemm', bias ? { a, b, bias } : { a, b }, { transA, transB });
+  return tf.tidy(() => {
+    let product: tf.Tensor2D;
+    if (tf.getBackend() === 'wasm') product = tf.matMul(transA ? tf.transpose(a) : a, transB ? tf.transpose(b) : b);
+    else product = tf.matMul(a, b, transA, transB);
+    return bias ? tf.add(product, bias) : product;
+  });
+}
+
 /** Sum over rows of a 2-D tensor as a [1, M] × [M, N] matmul (axis-0 reductions are slow on wasm). */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  if (wasmKernelsActive()) return run<tf.Tensor1D>('LgSumRows', { x });
   return tf.tidy(() => {
     const ones = tf.ones([1, x.shape[0]]);
     return tf.reshape(tf.matMul(ones, x), [x.shape[1]]);
@@ -35,27 +59,27 @@ export const addRow = defineOp<<S extends tf.Tensor>(x: tf.Tensor2D, row: S) => 
   gradFunc: (dy: T) => [tf.clone(dy), tf.reshape(sumRows(dy as tf.Tensor2D), row!.shape)],
 }));
 
-/** x [M, K] · w [K, N]; gradients by explicit transposes + plain matmuls. */
+/** x [M, K] · w [K, N]; gradients dx = dy·wᵀ, dw = xᵀ·dy without materialized transposes. */
 export const matMul = defineOp<(x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D>(([x, w], save) => {
   save([x, w]);
   return {
-    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    value: gemm(x as tf.Tensor2D, w as tf.Tensor2D),
     gradFunc: (dy: T, saved: T[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy as tf.Tensor2D)];
+      return [gemm(dy as tf.Tensor2D, ws, false, true), gemm(xs, dy as tf.Tensor2D, true, false)];
     },
   };
 });
 
-/** x [M, K] · w [K, N] + b [N]. */
+/** x [M, K] · w [K, N] + b [N] (the bias added inside the GEMM on wasm). */
 export const linear = defineOp<(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D>(([x, w, b], save) => {
   save([x, w]);
   return {
-    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
+    value: gemm(x as tf.Tensor2D, w as tf.Tensor2D, false, false, b as tf.Tensor1D),
     gradFunc: (dy: T, saved: T[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;
-      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), sumRows(dy2)];
+      return [gemm(dy2, ws, false, true), gemm(xs, dy2, true, false), sumRows(dy2)];
     },
   };
 });
@@ -74,20 +98,39 @@ export const batchMatMul = defineOp<(a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tenso
 });
 
 const layerNormCache = new Map<number, (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D>();
+const layerNormKernelCache = new Map<number, (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D>();
 
 /** LayerNorm over the last axis of x [M, C] (biased variance, as PyTorch). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  if (wasmKernelsActive() && x.shape[1] % 4 === 0) {
+    let fused = layerNormKernelCache.get(eps);
+    if (!fused) {
+      fused = defineOp<(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D>(([xIn, g, b], save) => {
+        const [y, xhat, rstd] = run<T[]>('LgLayerNorm', { x: xIn!, gamma: g!, beta: b! }, { eps });
+        save([xhat!, rstd!, g!]);
+        return {
+          value: y!,
+          gradFunc: (dy: T, saved: T[]) => {
+            const [xh, rs, gs] = saved as [T, T, T];
+            return run<T[]>('LgLayerNormGrad', { dy, xhat: xh, rstd: rs, gamma: gs });
+          },
+        };
+      });
+      layerNormKernelCache.set(eps, fused);
+    }
+    return fused(x, gamma, beta);
+  }
   let op = layerNormCache.get(eps);
   if (!op) {
     op = defineOp<(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D>(([xIn, g, b], save) => {
-      const mean = tf.mean(xIn, -1, true);
-      const centered = tf.sub(xIn, mean);
+      const mean = tf.mean(xIn!, -1, true);
+      const centered = tf.sub(xIn!, mean);
       const variance = tf.mean(tf.square(centered), -1, true);
       const rstd = tf.rsqrt(tf.add(variance, eps));
       const xhat = tf.mul(centered, rstd);
-      save([xhat, rstd, g]);
+      save([xhat, rstd, g!]);
       return {
-        value: tf.add(tf.mul(xhat, g), b),
+        value: tf.add(tf.mul(xhat, g!), b!),
         gradFunc: (dy: T, saved: T[]) => {
           const [xh, rs, gs] = saved as [tf.Tensor2D, T, T];
           const dy2 = dy as tf.Tensor2D;
@@ -135,8 +178,28 @@ const SQRT_HALF = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const TANH_C = Math.sqrt(2 / Math.PI);
 
+const geluKernel = (kind: 0 | 1) =>
+  defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R>>(([x], save) => {
+    save([x!]);
+    return {
+      value: run<T>('LgGelu', { x: x! }, { kind }),
+      gradFunc: (dy: T, saved: T[]) => [run<T>('LgGeluGrad', { dy, x: saved[0]! }, { kind })],
+    };
+  });
+const geluExactKernel = geluKernel(0);
+const geluTanhKernel = geluKernel(1);
+
 /** GELU, exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
-export const geluExact = defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R>>(([x], save) => {
+export function geluExact<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+  return wasmKernelsActive() ? geluExactKernel(x) : geluExactOps(x);
+}
+
+/** GELU, tanh approximation: 0.5·x·(1 + tanh(u)) = x·sigmoid(2u), u = √(2/π)(x + 0.044715x³). */
+export function geluTanh<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+  return wasmKernelsActive() ? geluTanhKernel(x) : geluTanhOps(x);
+}
+
+const geluExactOps = defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R>>(([x], save) => {
   const cdf = tf.mul(tf.add(fastErf(tf.mul(x, SQRT_HALF)), 1), 0.5);
   save([x, cdf]);
   return {
@@ -149,8 +212,7 @@ export const geluExact = defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Ten
   };
 });
 
-/** GELU, tanh approximation: 0.5·x·(1 + tanh(u)) = x·sigmoid(2u), u = √(2/π)(x + 0.044715x³). */
-export const geluTanh = defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R>>(([x], save) => {
+const geluTanhOps = defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tensor<R>>(([x], save) => {
   const x2 = tf.square(x);
   const u = tf.mul(tf.mul(x, tf.add(tf.mul(x2, 0.044715), 1)), TANH_C);
   const s = tf.sigmoid(tf.mul(u, 2));
@@ -166,3 +228,41 @@ export const geluTanh = defineOp<<R extends tf.Rank>(x: tf.Tensor<R>) => tf.Tens
     },
   };
 });
+
+/**
+ * The core of multi-head attention on projected q, k, v [B·T, D] (head h in columns
+ * h·d … h·d+d): softmax(q·kᵀ/√d)·v per (sample, head), merged back to [B·T, D].
+ * On wasm one fused kernel per direction (no transposes, no batched matmul); elsewhere
+ * rank-4 transposes and batched matmuls.
+ */
+export function multiHeadAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch: number, heads: number): tf.Tensor2D {
+  if (wasmKernelsActive()) return fusedAttention(q, k, v, batch, heads);
+  return attentionOps(q, k, v, batch, heads);
+}
+
+const fusedAttention = (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch: number, heads: number): tf.Tensor2D =>
+  defineOp<(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D>(([qi, ki, vi], save) => {
+    const [out, probs] = run<T[]>('LgAttention', { q: qi!, k: ki!, v: vi! }, { batch, heads });
+    save([qi!, ki!, vi!, probs!]);
+    return {
+      value: out!,
+      gradFunc: (dy: T, saved: T[]) => {
+        const [qs, ks, vs, ps] = saved as [T, T, T, T];
+        return run<T[]>('LgAttentionGrad', { dy, q: qs, k: ks, v: vs, probs: ps }, { batch, heads });
+      },
+    };
+  })(q, k, v);
+
+function attentionOps(q2: tf.Tensor2D, k2: tf.Tensor2D, v2: tf.Tensor2D, batch: number, heads: number): tf.Tensor2D {
+  const dim = q2.shape[1];
+  const tokens = q2.shape[0] / batch;
+  const headDim = dim / heads;
+  // q, v: [B, T, H, d] → [B, H, T, d];  kᵀ: [B, T, H, d] → [B, H, d, T]
+  const q = tf.reshape(tf.transpose(tf.reshape(q2, [batch, tokens, heads, headDim]), [0, 2, 1, 3]), [batch * heads, tokens, headDim]) as tf.Tensor3D;
+  const kT = tf.reshape(tf.transpose(tf.reshape(k2, [batch, tokens, heads, headDim]), [0, 2, 3, 1]), [batch * heads, headDim, tokens]) as tf.Tensor3D;
+  const v = tf.reshape(tf.transpose(tf.reshape(v2, [batch, tokens, heads, headDim]), [0, 2, 1, 3]), [batch * heads, tokens, headDim]) as tf.Tensor3D;
+  const scores = batchMatMul(tf.mul(q, headDim ** -0.5) as tf.Tensor3D, kT); // [B·H, T, T]
+  const weights = tf.softmax(scores) as tf.Tensor3D;
+  const mixed = batchMatMul(weights, v); // [B·H, T, d]
+  return tf.reshape(tf.transpose(tf.reshape(mixed, [batch, heads, tokens, headDim]), [0, 2, 1, 3]), [batch * tokens, dim]) as tf.Tensor2D;
+}

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../model/vit.js';
 import type { TensorMap } from '../io/safetensors.js';
+import { wasmKernelsActive } from '../kernels/wasm-kernels.js';
 
 export interface AdamWHyper {
   beta1: number;
@@ -45,6 +46,25 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.hyper;
     const bias1 = 1 - beta1 ** this.step;
     const bias2Sqrt = Math.sqrt(1 - beta2 ** this.step);
+    if (wasmKernelsActive()) {
+      // One fused kernel per parameter (same operations in the same order as below).
+      tf.tidy(() => {
+        for (const [name, p] of this.params) {
+          const g = grads.get(name);
+          if (!g) continue;
+          const m = this.m.get(name)!;
+          const v = this.v.get(name)!;
+          const decay = this.decayFilter(name, p.shape) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+          const [pNext, mNext, vNext] = tf.engine().runKernel('LgAdamW', { p, g, m, v }, {
+            gscale: 1, beta1, beta2, eps, decay, stepSize: lr / bias1, bias2Sqrt,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          p.assign(pNext!);
+          m.assign(mNext!);
+          v.assign(vNext!);
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g = grads.get(name);
@@ -93,7 +113,11 @@ export class AdamW {
 export function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
   const norm = tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(tf.addN(squares)) as tf.Scalar;
+    // A chain of adds in order (what addN computes on wasm/cpu): webgpu's AddN binds every
+    // input in one shader and breaks past the device's storage-buffer limit.
+    let total: tf.Tensor = squares[0] ?? tf.scalar(0);
+    for (let i = 1; i < squares.length; i++) total = tf.add(total, squares[i]!);
+    return tf.sqrt(total) as tf.Scalar;
   });
   if (!(maxNorm > 0)) return { grads, norm };
   const clipped = new Map<string, tf.Tensor>();

@@ -9,11 +9,11 @@ import '../gradients.js';
 import type { DistillLossConfig, OptimConfig } from '../../shared/config.js';
 import type { EngineEvent, EvalMetrics } from '../../shared/events.js';
 import type { Batch } from '../data/types.js';
-import { Rng } from '../rng.js';
 import { forward, type Network } from '../model/vit.js';
 import { AdamW, clipGradients } from './adamw.js';
 import { learningRateAt, type Schedule } from './schedule.js';
-import { crossEntropy, trainingLoss } from './loss.js';
+import { crossEntropy } from './loss.js';
+import { defaultGradientComputer, type GradientComputer, stepDropPath } from './gradients.js';
 
 /** Batches by (epoch, step); the order within an epoch is fixed by the source's seed. */
 export interface BatchSource {
@@ -69,6 +69,12 @@ export interface TrainTask {
   hooks?: TrainHooks;
   /** Monotonic clock in ms (performance.now in both Node and pages). */
   now?: () => number;
+  /**
+   * How steps get their gradients (engine/train/gradients.ts). Default: the host's
+   * default strategy (data-parallel workers where installed and faster), else local.
+   * A strategy given here belongs to the caller; a default one to the Trainer.
+   */
+  gradients?: GradientComputer;
 }
 
 export interface TrainResult {
@@ -101,9 +107,14 @@ export function scheduleFor(optim: OptimConfig, stepsPerEpoch: number): Schedule
 export class Trainer {
   readonly optimizer: AdamW;
   position: TrainPosition = { epoch: 0, step: 0, globalStep: 0, history: [] };
+  /** The gradient strategy in use. */
+  readonly gradients: GradientComputer;
+  private readonly ownsGradients: boolean;
   private readonly trainable: Map<string, tf.Variable>;
 
   constructor(readonly task: TrainTask) {
+    this.gradients = task.gradients ?? defaultGradientComputer(task.network);
+    this.ownsGradients = !task.gradients;
     this.trainable = new Map([...task.network.params].filter(([name]) => !task.frozen?.has(name)));
     this.optimizer = new AdamW(this.trainable, {
       beta1: task.optim.beta1,
@@ -122,41 +133,25 @@ export class Trainer {
   /** One optimizer step on a batch; returns the loss parts as numbers. */
   async trainStep(batch: Batch, lr: number): Promise<Record<string, number>> {
     const { network, optim, distill, teacher, seed } = this.task;
-    const teacherLogits = teacher ? await teacher.logits(batch) : null;
-    const rng = Rng.derive(seed, 'drop-path', this.position.globalStep);
-    const images = tf.tensor4d(batch.images, [batch.size, network.config.channels, network.config.imageSize, network.config.imageSize]);
-    const varList = [...this.trainable.values()];
-    const partValues: Record<string, tf.Scalar> = {};
-    try {
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = forward(network, images, { training: true, rng });
-        const loss = trainingLoss(logits, batch.labels, optim.labelSmoothing, teacherLogits, distill ?? { alpha: 1, tau: 1 });
-        for (const [name, part] of Object.entries(loss.parts)) partValues[name] = tf.keep(part);
-        return loss.total;
-      }, varList);
-      const losses: Record<string, number> = { total: (await value.data())[0]! };
-      for (const [name, part] of Object.entries(partValues)) losses[name] = (await part.data())[0]!;
-      value.dispose();
-      if (!Number.isFinite(losses.total)) {
-        tf.dispose(Object.values(grads));
-        throw new NonFiniteLossError(this.task.phase, this.position.epoch, this.position.step, losses.total!);
-      }
-      const byName = new Map<string, tf.Tensor>();
-      for (const [name, v] of this.trainable) {
-        const g = grads[v.name];
-        if (g) byName.set(name, g);
-      }
-      const { grads: clipped, norm } = clipGradients(byName, optim.clipGradNorm);
-      losses.gradNorm = (await norm.data())[0]!;
-      norm.dispose();
-      this.optimizer.apply(clipped, lr);
-      tf.dispose([...clipped.values()]);
-      return losses;
-    } finally {
-      images.dispose();
-      teacherLogits?.dispose();
-      tf.dispose(Object.values(partValues));
+    const { losses, grads } = await this.gradients.compute({
+      network,
+      trainable: this.trainable,
+      batch,
+      dropPath: stepDropPath(network, seed, this.position.globalStep, batch.size),
+      teacher: teacher ?? null,
+      labelSmoothing: optim.labelSmoothing,
+      distill: distill ?? { alpha: 1, tau: 1 },
+    });
+    if (!Number.isFinite(losses.total)) {
+      tf.dispose([...grads.values()]);
+      throw new NonFiniteLossError(this.task.phase, this.position.epoch, this.position.step, losses.total!);
     }
+    const { grads: clipped, norm } = clipGradients(grads, optim.clipGradNorm);
+    losses.gradNorm = (await norm.data())[0]!;
+    norm.dispose();
+    this.optimizer.apply(clipped, lr);
+    tf.dispose([...clipped.values()]);
+    return losses;
   }
 
   /** Runs from `position` to the end of the last epoch (or until a hook says stop). */
@@ -209,7 +204,7 @@ export class Trainer {
           return { position: this.position, history: this.position.history, stopped: true };
         }
       }
-      const val = task.val ? await evaluate(task.network, task.val) : null;
+      const val = task.val ? await evaluate(task.network, task.val, this.gradients) : null;
       const record: EpochRecord = {
         epoch,
         trainLoss: lossCount > 0 ? lossSum / lossCount : NaN,
@@ -231,11 +226,15 @@ export class Trainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    if (this.ownsGradients) this.gradients.dispose();
   }
 }
 
-/** Top-1 / top-5 accuracy (fractions) and mean cross-entropy over a whole source. */
-export async function evaluate(network: Network, source: BatchSource): Promise<EvalMetrics> {
+/**
+ * Top-1 / top-5 accuracy (fractions) and mean cross-entropy over a whole source. With a
+ * gradient strategy that can spread inference (`logits`), the forward passes run there.
+ */
+export async function evaluate(network: Network, source: BatchSource, strategy?: Pick<GradientComputer, 'logits'>): Promise<EvalMetrics> {
   let lossSum = 0;
   let top1 = 0;
   let top5 = 0;
@@ -243,13 +242,17 @@ export async function evaluate(network: Network, source: BatchSource): Promise<E
   const { channels, imageSize, numClasses } = network.config;
   for (let step = 0; step < source.stepsPerEpoch; step++) {
     const batch = await source.batch(0, step);
-    const [loss, logits] = tf.tidy(() => {
-      const out = forward(network, tf.tensor4d(batch.images, [batch.size, channels, imageSize, imageSize]), { training: false });
-      return [crossEntropy(out, batch.labels), out] as const;
-    });
+    let values: Float32Array;
+    if (strategy?.logits) {
+      values = await strategy.logits(network, batch);
+    } else {
+      const logits = tf.tidy(() => forward(network, tf.tensor4d(batch.images, [batch.size, channels, imageSize, imageSize]), { training: false }));
+      values = (await logits.data()) as Float32Array;
+      logits.dispose();
+    }
+    const loss = tf.tidy(() => crossEntropy(tf.tensor2d(values, [batch.size, numClasses]), batch.labels));
     lossSum += (await loss.data())[0]! * batch.size;
-    const values = (await logits.data()) as Float32Array;
-    tf.dispose([loss, logits]);
+    loss.dispose();
     const counts = topKHits(values, batch.labels, numClasses);
     top1 += counts.top1;
     top5 += counts.top5;

@@ -10,8 +10,9 @@ import { forward, type Network } from '../model/vit.js';
 import type { Teacher } from './loop.js';
 
 export class NetworkTeacher implements Teacher {
-  private readonly from: PixelFormat;
-  private readonly to: PixelFormat;
+  /** The student's pixel format (what batches arrive in) and the teacher's. */
+  readonly from: PixelFormat;
+  readonly to: PixelFormat;
 
   constructor(
     readonly network: Network,

@@ -4,7 +4,9 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../engine/gradients.js';
-import { batchMatMul, fastErf, geluExact, geluTanh, layerNorm, linear, matMul, addRow } from '../../../engine/ops/fast.js';
+import { batchMatMul, fastErf, gemm, geluExact, geluTanh, layerNorm, linear, matMul, addRow, multiHeadAttention, sumRows } from '../../../engine/ops/fast.js';
+import { KERNELS_FLAG, wasmKernelsActive } from '../../../engine/kernels/wasm-kernels.js';
+import { AdamW } from '../../../engine/train/adamw.js';
 import { attention, type BlockParams } from '../../../engine/model/vit.js';
 import { defaultViTConfig } from '../../../shared/config.js';
 import { flat, maxAbsDiff, readJson, useBackend } from '../../helpers/fixtures.js';
@@ -130,5 +132,95 @@ describe('hand-written gradients equal autodiff of the plain formulas', () => {
     const fast = gradsOf((x, r) => addRow(x as tf.Tensor2D, r!), [x, row], probe);
     const plain = gradsOf((x, r) => tf.add(x, tf.reshape(r!, [1, 6])), [x, row], probe);
     fast.forEach((g, i) => expect(maxAbsDiff(g, plain[i]!)).toBeLessThan(1e-5));
+  });
+});
+
+describe('wasm SIMD kernels (engine/kernels) against plain tfjs', () => {
+  const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
+    let scale = 1e-3;
+    for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+    expect(maxAbsDiff(a, b) / scale).toBeLessThan(tol);
+  };
+  /** Runs `f` with our kernels off (plain tfjs ops on wasm). */
+  const plainly = <R>(f: () => R): R => {
+    tf.env().set(KERNELS_FLAG, false);
+    try {
+      return f();
+    } finally {
+      tf.env().set(KERNELS_FLAG, true);
+    }
+  };
+
+  it('are active on wasm', () => {
+    expect(wasmKernelsActive()).toBe(true);
+  });
+
+  it.each([
+    [1, 1, 1],
+    [7, 13, 5],
+    [33, 9, 300], // K beyond one 256-deep block, ragged M and N
+    [64, 64, 64],
+  ])('gemm %i×%i×%i with every transpose combination and a bias equals tf.matMul', (m, n, k) => {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = rand(tA ? [k, m] : [m, k], m + k);
+      const b = rand(tB ? [n, k] : [k, n], n + k);
+      const bias = rand([n], n);
+      close(gemm(a as tf.Tensor2D, b as tf.Tensor2D, tA, tB).dataSync(), tf.matMul(a, b, tA, tB).dataSync(), 1e-5);
+      close(gemm(a as tf.Tensor2D, b as tf.Tensor2D, tA, tB, bias as tf.Tensor1D).dataSync(), tf.add(tf.matMul(a, b, tA, tB), bias).dataSync(), 1e-5);
+    }
+  });
+
+  it("matMul and linear gradients equal tf.matMul's autodiff (ragged sizes, K-blocking)", () => {
+    const x = rand([37, 300], 21);
+    const w = rand([300, 19], 22);
+    const b = rand([19], 23);
+    const probe = rand([37, 19], 24);
+    const plain = gradsOf((x, w, b) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b), [x, w, b], probe);
+    gradsOf((x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), [x, w, b], probe).forEach((g, i) => close(g, plain[i]!, 1e-5));
+    gradsOf((x, w) => matMul(x as tf.Tensor2D, w as tf.Tensor2D), [x, w], probe).forEach((g, i) => close(g, plain[i]!, 1e-5));
+    close(sumRows(probe as tf.Tensor2D).dataSync(), tf.sum(probe, 0).dataSync(), 1e-6);
+  });
+
+  it.each([
+    [2, 8, 3, 24], // tokens a multiple of 4
+    [3, 5, 2, 16], // 5 tokens (class token + 4 patches): scalar tails
+  ])('fused attention (batch %i, %i tokens, %i heads, dim %i): outputs and q/k/v gradients equal the plain formulation', (batch, tokens, heads, dim) => {
+    const q = rand([batch * tokens, dim], 31);
+    const k = rand([batch * tokens, dim], 32);
+    const v = rand([batch * tokens, dim], 33);
+    const probe = rand([batch * tokens, dim], 34);
+    const f = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => multiHeadAttention(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, batch, heads);
+    const fused = gradsOf(f, [q, k, v], probe);
+    const plain = plainly(() => gradsOf(f, [q, k, v], probe));
+    fused.forEach((g, i) => close(g, plain[i]!, 1e-5));
+    close(f(q, k, v).dataSync(), plainly(() => f(q, k, v).dataSync()), 1e-5);
+  });
+
+  it('LayerNorm and GELU kernels equal the plain formulations, values and gradients', () => {
+    const x = tf.mul(rand([9, 12], 41), 2);
+    const g = rand([12], 42);
+    const b = rand([12], 43);
+    const probe = rand([9, 12], 44);
+    const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-6);
+    const fused = gradsOf(ln, [x, g, b], probe);
+    plainly(() => gradsOf(ln, [x, g, b], probe)).forEach((p, i) => close(fused[i]!, p, 1e-5));
+    for (const gelu of [geluExact, geluTanh]) {
+      const y = tf.mul(rand([3, 37], 45), 3); // 111 values: a scalar tail
+      const p = rand([3, 37], 46);
+      close(gradsOf((y) => gelu(y), [y], p)[0]!, plainly(() => gradsOf((y) => gelu(y), [y], p)[0]!), 1e-5);
+      close(gelu(y).dataSync(), plainly(() => gelu(y).dataSync()), 1e-6);
+    }
+  });
+
+  it('the fused AdamW step equals the op-by-op one', () => {
+    const run = () => {
+      const params = new Map([['w', tf.variable(rand([5, 7], 51))], ['b', tf.variable(rand([7], 52))]]);
+      const opt = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 });
+      for (let s = 0; s < 3; s++) opt.apply(new Map([['w', rand([5, 7], 60 + s)], ['b', rand([7], 70 + s)]]), 1e-2);
+      return [...params.values()].map((v) => v.dataSync());
+    };
+    const fused = run();
+    plainly(run).forEach((p, i) => close(fused[i]!, p, 1e-6));
   });
 });

@@ -1,0 +1,131 @@
+// How a training step gets its loss and gradients: the strategy behind Trainer.trainStep.
+// `LocalGradients` differentiates on the active tfjs backend in this thread. Other
+// strategies (node/train/parallel.ts: a worker pool, one wasm instance per core;
+// compute/: a WebGPU page) split the batch, run `lossAndGradients` on each slice with
+// the same drop-path scales and teacher logits, and average the gradients weighted by
+// slice size, which is the gradient of the full batch's mean loss.
+// Isomorphic: no Node imports here.
+
+import * as tf from '@tensorflow/tfjs-core';
+import '../gradients.js';
+import type { DistillLossConfig } from '../../shared/config.js';
+import type { Batch } from '../data/types.js';
+import { Rng } from '../rng.js';
+import { drawDropPath, type DropPathScales, forward, type Network } from '../model/vit.js';
+import { trainingLoss } from './loss.js';
+
+/** What one step's gradient computation needs besides the weights. */
+export interface StepInputs {
+  network: Network;
+  /** The variables to differentiate, by parameter name. */
+  trainable: Map<string, tf.Variable>;
+  batch: Batch;
+  /** Drop-path scales for the whole batch (drawDropPath), or null when the net has none. */
+  dropPath: DropPathScales | null;
+  /** Teacher logits [B, K] for the whole batch, when distilling and already computed. */
+  teacherLogits: tf.Tensor2D | null;
+  labelSmoothing: number;
+  distill: DistillLossConfig & { reduction?: 'batchmean' | 'numel' };
+}
+
+export interface StepGradients {
+  /** Loss parts as numbers: total, ce, kd (when distilling). */
+  losses: Record<string, number>;
+  /** Gradient of the mean loss per trainable parameter name; the caller disposes them. */
+  grads: Map<string, tf.Tensor>;
+}
+
+/** A step as a strategy receives it: the teacher itself rather than its logits. */
+export type StepRequest = Omit<StepInputs, 'teacherLogits'> & { teacher: TeacherLike | null };
+
+/** A way to compute a step's loss and gradients. */
+export interface GradientComputer {
+  /** Short description for logs ("local", "2 wasm workers"). */
+  readonly description: string;
+  /**
+   * Loss and gradients of `request.batch` at the network's current weights; the
+   * strategy runs the teacher (where it likes: here, or replicated in its workers).
+   */
+  compute(request: StepRequest): Promise<StepGradients>;
+  /** Logits [B, K] of the network in inference mode (evaluation), if the strategy can spread them too. */
+  logits?(network: Network, batch: Batch): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** The part of a Teacher a gradient strategy calls. */
+export interface TeacherLike {
+  readonly numClasses: number;
+  logits(batch: Batch): Promise<tf.Tensor2D>;
+}
+
+/** The drop-path scales of a training step: a pure function of (seed, global step). */
+export function stepDropPath(network: Network, seed: number, globalStep: number, batchSize: number): DropPathScales | null {
+  if (network.config.dropPath <= 0) return null;
+  return drawDropPath(network.config, Rng.derive(seed, 'drop-path', globalStep), batchSize);
+}
+
+/**
+ * Differentiates the training loss of one batch (or slice) on the active backend.
+ * Returns the loss parts as numbers and the gradients by parameter name.
+ */
+export async function lossAndGradients(inputs: StepInputs): Promise<StepGradients> {
+  const { network, trainable, batch, dropPath, teacherLogits, labelSmoothing, distill } = inputs;
+  const { channels, imageSize } = network.config;
+  const images = tf.tensor4d(batch.images, [batch.size, channels, imageSize, imageSize]);
+  const varList = [...trainable.values()];
+  const partValues: Record<string, tf.Scalar> = {};
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = forward(network, images, dropPath ? { training: true, dropPath } : { training: true });
+      const loss = trainingLoss(logits, batch.labels, labelSmoothing, teacherLogits, distill);
+      for (const [name, part] of Object.entries(loss.parts)) partValues[name] = tf.keep(part);
+      return loss.total;
+    }, varList);
+    const losses: Record<string, number> = { total: (await value.data())[0]! };
+    // (a part may be the total itself: read them all before disposing)
+    for (const [name, part] of Object.entries(partValues)) losses[name] = (await part.data())[0]!;
+    value.dispose();
+    const byName = new Map<string, tf.Tensor>();
+    for (const [name, v] of trainable) {
+      const g = grads[v.name];
+      if (g) byName.set(name, g);
+    }
+    return { losses, grads: byName };
+  } finally {
+    images.dispose();
+    tf.dispose(Object.values(partValues));
+  }
+}
+
+/** The default strategy: everything in this thread, on the active backend. */
+export class LocalGradients implements GradientComputer {
+  readonly description = 'local';
+
+  async compute(request: StepRequest): Promise<StepGradients> {
+    const teacherLogits = request.teacher ? await request.teacher.logits(request.batch) : null;
+    try {
+      return await lossAndGradients({ ...request, teacherLogits });
+    } finally {
+      teacherLogits?.dispose();
+    }
+  }
+
+  dispose(): void {}
+}
+
+/**
+ * Chooses the strategy for a Trainer that was not given one. The engine's default is
+ * local; a host installs a better one where it wins (node/train/parallel.ts installs the
+ * worker pool on multi-core machines). Return null to train locally.
+ */
+export type GradientComputerFactory = (network: Network) => GradientComputer | null;
+
+let defaultFactory: GradientComputerFactory | null = null;
+
+export function setDefaultGradientComputer(factory: GradientComputerFactory | null): void {
+  defaultFactory = factory;
+}
+
+export function defaultGradientComputer(network: Network): GradientComputer {
+  return defaultFactory?.(network) ?? new LocalGradients();
+}
