@@ -4,12 +4,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from './main.js';
-import type { OptionSpec, ParsedValue } from './args.js';
+import type { OptionSpec } from './args.js';
 import { UsageError } from './args.js';
 import { COMMON_OPTIONS, DATA_OPTIONS, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
 import { runRequest } from './run-request.js';
-import type { TrainRequest, EvaluateRequest, DistillRequest, GrowRequest, FinetuneRequest, CompareRequest, DemoRequest, BaselineMethod } from '../shared/api.js';
-import { DEFAULT_DATA } from '../shared/api.js';
+import type { TrainRequest, EvaluateRequest } from '../shared/api.js';
 import type { ViTConfig } from '../shared/config.js';
 import { detectBackends, initBackend } from '../node/backends.js';
 import { loadAnyModel, importModel } from '../node/import.js';
@@ -20,20 +19,11 @@ import { FormatError } from '../engine/io/errors.js';
 import { forward, disposeParams } from '../engine/model/vit.js';
 import { writeFileAtomic } from '../node/fs/atomic.js';
 import { runEvaluate, type TrainedModelResult } from '../node/jobs/train-jobs.js';
-import type { DistillResult, GrowResult } from '../node/jobs/sws-jobs.js';
-import type { CompareResult, DemoResult } from '../node/jobs/compare.js';
-import { defaultLayersSource } from '../engine/sws/layers-source.js';
 import { inspectPath } from './inspect.js';
+import { SWS_COMMANDS } from './sws-commands.js';
+import { describeTrained, pct, runOptionsFrom, withDefaults, type Values } from './command-helpers.js';
 import { JOB_COMMANDS } from './job-commands.js';
-
-type Values = Record<string, ParsedValue>;
-
-/** Copies an option group with some defaults changed. */
-export function withDefaults(group: Record<string, OptionSpec>, defaults: Record<string, OptionSpec['default']>): Record<string, OptionSpec> {
-  const out: Record<string, OptionSpec> = {};
-  for (const [name, spec] of Object.entries(group)) out[name] = name in defaults ? { ...spec, default: defaults[name] } : spec;
-  return out;
-}
+import { studioCommand } from './studio-command.js';
 
 const MODEL_SHAPE_OPTIONS: Record<string, OptionSpec> = {
   depth: { kind: 'int', help: 'transformer layers', default: 4, min: 1 },
@@ -64,21 +54,6 @@ function modelShapeFrom(values: Values): Partial<ViTConfig> {
   return shape;
 }
 
-function pct(x: number | undefined | null): string {
-  return x === undefined || x === null ? '—' : `${(x * 100).toFixed(2)}%`;
-}
-
-function describeTrained(result: TrainedModelResult, what: string): string {
-  const lines = [`${what} saved to ${result.file} (${result.params.toLocaleString('en-US')} parameters)`];
-  if (result.val) lines.push(`  validation: top-1 ${pct(result.val.top1)}, top-5 ${pct(result.val.top5)}, loss ${result.val.loss.toFixed(4)} (n=${result.val.n})`);
-  if (result.test) lines.push(`  test:       top-1 ${pct(result.test.top1)}, top-5 ${pct(result.test.top5)}, loss ${result.test.loss.toFixed(4)} (n=${result.test.n})`);
-  return lines.join('\n');
-}
-
-function runOptionsFrom(values: Values, io: { stderr: NodeJS.WriteStream }) {
-  return { backend: values.backend as string, project: values.project as string, checkpointEvery: values['checkpoint-every'] as number, stderr: io.stderr };
-}
-
 export const COMMANDS: Record<string, Command> = {
   train: {
     spec: {
@@ -96,6 +71,8 @@ export const COMMANDS: Record<string, Command> = {
       return { text: describeTrained(trained, 'model'), json: { ...trained, runDir } };
     },
   },
+
+  ...SWS_COMMANDS,
 
   evaluate: {
     spec: {
@@ -263,6 +240,6 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   ...JOB_COMMANDS,
+  studio: studioCommand,
 };
 
-export { DEFAULT_DATA };

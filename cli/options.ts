@@ -7,7 +7,7 @@ import type { DataSpec } from '../shared/api.js';
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   json: { kind: 'boolean', help: 'print the result as one JSON object on the last line of stdout' },
-  backend: { kind: 'string', meta: 'NAME', help: 'tensorflow-gpu | tensorflow | wasm | cpu | auto', default: 'auto' },
+  backend: { kind: 'string', meta: 'NAME', help: 'tensorflow-gpu | webgpu | tensorflow | wasm | cpu | auto', default: 'auto' },
   help: { kind: 'boolean', short: 'h', help: 'show this help' },
 };
 

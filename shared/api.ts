@@ -92,7 +92,7 @@ export interface CompareRequest {
   kind: 'compare';
   /** An SWS learngene. */
   learngene: string;
-  /** A TLEG learngene, required for the 'tleg' baseline unless `teacher` lets us distil one. */
+  /** A TLEG learngene, required for the 'tleg' baseline. */
   tlegLearngene?: string;
   /** The teacher, for the 'teacher-copy' baseline (and TLEG distillation when needed). */
   teacher?: string;
@@ -292,6 +292,17 @@ function requireText(value: unknown, field: string): ValidationIssue[] {
   return typeof value === 'string' && value.trim().length > 0 ? [] : [{ field, message: 'is required' }];
 }
 
+/**
+ * A train request's model as far as it is known before the data is read. Image size and
+ * channels come from the dataset when not given, so the patch-size check waits for the
+ * job (which checks it against the data's real size) instead of assuming a default size.
+ */
+function modelToValidate(model: Partial<ViTConfig>): ViTConfig {
+  const config = { ...defaultViTConfig(), ...model };
+  if (model.imageSize === undefined && Number.isInteger(config.patchSize) && config.patchSize > 0) config.imageSize = config.patchSize;
+  return config;
+}
+
 /** Validation of a whole request, field paths as the GUI's forms name them. */
 export function validateRequest(request: JobRequest): ValidationIssue[] {
   switch (request.kind) {
@@ -299,7 +310,7 @@ export function validateRequest(request: JobRequest): ValidationIssue[] {
       return [
         ...requireText(request.out, 'out'),
         ...validateDataSpec(request.data),
-        ...validateViTConfig({ ...defaultViTConfig(), ...request.model }, 'model.'),
+        ...validateViTConfig(modelToValidate(request.model), 'model.'),
         ...validateOptimConfig(request.optim, 'optim.'),
       ];
     case 'distill': {
@@ -345,8 +356,8 @@ export function validateRequest(request: JobRequest): ValidationIssue[] {
       if (request.baselines.includes('teacher-copy') && !request.teacher) {
         issues.push({ field: 'teacher', message: 'the teacher-copy baseline needs --teacher' });
       }
-      if (request.baselines.includes('tleg') && !request.tlegLearngene && !request.teacher) {
-        issues.push({ field: 'tlegLearngene', message: 'the tleg baseline needs --tleg-learngene (or --teacher to distil one)' });
+      if (request.baselines.includes('tleg') && !request.tlegLearngene) {
+        issues.push({ field: 'tlegLearngene', message: 'the tleg baseline needs a TLEG learngene (--tleg-learngene; make one with: learngene distill --aux tleg --stages 8)' });
       }
       return issues;
     }
@@ -372,7 +383,7 @@ export function validateRequest(request: JobRequest): ValidationIssue[] {
 }
 
 /** Backends a job may ask for (node/backends.ts BACKEND_PREFERENCE, plus 'auto'). */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 /** Validation of submit/resume options, as the GUI's run dialog names them. */
 export function validateSubmitOptions(options: SubmitOptions): ValidationIssue[] {

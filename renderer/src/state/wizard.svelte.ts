@@ -1,0 +1,407 @@
+// The wizard: what the user chose on each step, the requests those choices make, and
+// the same validation messages the job service would give (shared/api.ts).
+import { DEFAULT_OPTIM, defaultViTConfig, type OptimConfig, type ValidationIssue, type ViTConfig } from '../../../shared/config.js';
+import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type ExportRequest, type GrowRequest, type InspectResult, type TrainRequest } from '../../../shared/api.js';
+import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
+import { api } from '../lib/api.js';
+import { joinPath, baseName, slug } from '../lib/paths.js';
+import { presetSettings, type DistillSettings, type PresetName } from '../lib/presets.js';
+import type { CompareResultLike, DistillResultLike, GrowResultLike, TrainResultLike } from '../lib/results.js';
+import { jobs } from './jobs.svelte.js';
+import { studio } from './studio.svelte.js';
+
+export type StepId = 'data' | 'teacher' | 'stages' | 'distill' | 'descendants' | 'export';
+
+export const STEPS: { id: StepId; title: string; hint: string }[] = [
+  { id: 'data', title: 'Data', hint: 'Images to train and evaluate on' },
+  { id: 'teacher', title: 'Teacher', hint: 'A trained ViT to learn from' },
+  { id: 'stages', title: 'Stages', hint: 'The Aux-Net and its descendants' },
+  { id: 'distill', title: 'Distill', hint: 'Train the learngene' },
+  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare' },
+  { id: 'export', title: 'Export', hint: 'ONNX, TF.js, timm' },
+];
+
+export type DatasetInfo = Extract<InspectResult, { kind: 'dataset' }>;
+export type ModelInfo = Extract<InspectResult, { kind: 'model' }>;
+export type ExportFormat = ExportRequest['format'];
+
+export interface TeacherForm {
+  depth: number;
+  dim: number;
+  heads: number;
+  patchSize: number;
+  imageSize: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+}
+
+export interface FineTuneForm {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+}
+
+/** Issues whose field starts with one of `prefixes` (a form section's own). */
+export function issuesFor(issues: ValidationIssue[], ...fields: string[]): string[] {
+  return issues.filter((i) => fields.some((f) => i.field === f || i.field.startsWith(f + '.'))).map((i) => i.message);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+class Wizard {
+  step = $state<StepId>('data');
+
+  // --- Data -------------------------------------------------------------------------
+  dataPath = $state('');
+  data = $state.raw<DatasetInfo | null>(null);
+  dataBusy = $state<string | null>(null);
+  dataError = $state<string | null>(null);
+  valFraction = $state(0.1);
+  limit = $state<number | null>(null);
+
+  dataErrors = $derived(this.data ? this.data.report.problems.filter((p) => p.severity === 'error').length : 0);
+  /** The image size most of the dataset has (the side of a square), or null. */
+  dataImageSize = $derived.by(() => {
+    const sizes = Object.entries(this.data?.report.imageSizes ?? {}).sort((a, b) => b[1] - a[1]);
+    const top = sizes[0]?.[0];
+    if (!top) return null;
+    const [w, h] = top.split('x').map(Number);
+    return Math.max(w ?? 0, h ?? 0) || null;
+  });
+  dataReady = $derived(this.data !== null && this.dataErrors === 0 && this.data.report.classes.length >= 2);
+
+  // --- Teacher ----------------------------------------------------------------------
+  teacherMode = $state<'pick' | 'train'>('pick');
+  teacherPath = $state('');
+  teacher = $state.raw<InspectResult | null>(null);
+  teacherBusy = $state<string | null>(null);
+  teacherError = $state<string | null>(null);
+  teacherForm = $state<TeacherForm>({ depth: 2, dim: 32, heads: 2, patchSize: 4, imageSize: 28, epochs: 2, batchSize: 32, lr: 2e-3, seed: 0 });
+  teacherJobId = $state<string | null>(null);
+
+  teacherConfig = $derived.by<ViTConfig | null>(() => {
+    const t = this.teacher;
+    if (t && (t.kind === 'model' || t.kind === 'learngene') && t.config) return t.config;
+    return null;
+  });
+  teacherParams = $derived.by<number | null>(() => {
+    const t = this.teacher;
+    return t && (t.kind === 'model' || t.kind === 'learngene') ? (t.params ?? null) : null;
+  });
+
+  // --- Stages -----------------------------------------------------------------------
+  stages = $state<number[]>([1, 1]);
+  depths = $state<number[]>([1, 2]);
+  auxDim = $state<number | null>(null);
+  auxHeads = $state<number | null>(null);
+
+  /** The Aux-Net's config: the teacher's shape (or the teacher form's), its own width and depth. */
+  auxConfig = $derived.by<ViTConfig>(() => {
+    const base = this.teacherConfig ?? defaultViTConfig({
+      depth: this.teacherForm.depth, dim: this.teacherForm.dim, heads: this.teacherForm.heads, patchSize: this.teacherForm.patchSize,
+      imageSize: this.teacherForm.imageSize, channels: this.data?.report.channels === 3 ? 3 : 1,
+      numClasses: Math.max(2, this.data?.report.classes.length ?? 10),
+    });
+    return {
+      ...base,
+      pooling: 'avg',
+      dim: this.auxDim ?? base.dim,
+      heads: this.auxHeads ?? base.heads,
+      depth: this.stages.reduce((a, b) => a + b, 0),
+      dropPath: this.distill.dropPath,
+    };
+  });
+  layerMaps = $derived(this.depths.filter((d) => Number.isInteger(d) && d >= 1 && d <= 64).map((depth) => ({ depth, source: defaultLayersSource(this.stages, depth) })));
+
+  // --- Distill ----------------------------------------------------------------------
+  preset = $state<PresetName>('quick');
+  distill = $state<DistillSettings>(presetSettings('quick'));
+  backend = $state('auto');
+  seed = $state(0);
+  checkpointEvery = $state(0);
+  distillTleg = $state(false);
+  distillJobId = $state<string | null>(null);
+  tlegJobId = $state<string | null>(null);
+
+  // --- Descendants --------------------------------------------------------------------
+  baselines = $state<BaselineMethod[]>(['scratch']);
+  fineTune = $state<FineTuneForm>({ epochs: 1, batchSize: 32, lr: 1e-3 });
+  compareJobId = $state<string | null>(null);
+  growJobIds = $state<string[]>([]);
+
+  // --- Export -----------------------------------------------------------------------
+  exportSelected = $state<Record<string, boolean>>({});
+  exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, tfjs: false, timm: false });
+  exportJobIds = $state<string[]>([]);
+
+  // --- Paths ------------------------------------------------------------------------
+  projectDir = $derived(studio.project?.dir ?? '');
+  teacherOut = $derived(joinPath(this.projectDir, 'teacher'));
+  learngeneOut = $derived(joinPath(this.projectDir, 'learngene'));
+  tlegOut = $derived(joinPath(this.projectDir, 'learngene-tleg'));
+
+  // --- Requests and their validation -------------------------------------------------
+  dataSpec = $derived<DataSpec>({
+    ...(this.dataPath ? { path: this.dataPath } : {}),
+    valFraction: this.valFraction,
+    ...(this.limit ? { limit: this.limit } : {}),
+    augment: { cropPadding: 0, horizontalFlip: false },
+  });
+
+  trainRequest = $derived<TrainRequest>({
+    kind: 'train',
+    data: this.dataSpec,
+    out: this.teacherOut,
+    model: {
+      depth: this.teacherForm.depth, dim: this.teacherForm.dim, heads: this.teacherForm.heads, patchSize: this.teacherForm.patchSize,
+      imageSize: this.teacherForm.imageSize, channels: this.data?.report.channels === 3 ? 3 : 1,
+    },
+    optim: { ...DEFAULT_OPTIM, epochs: this.teacherForm.epochs, batchSize: this.teacherForm.batchSize, lr: this.teacherForm.lr, warmupEpochs: 0 },
+    seed: this.teacherForm.seed,
+  });
+  trainIssues = $derived<ValidationIssue[]>([
+    ...(this.dataReady ? [] : [{ field: 'data', message: 'choose a dataset without errors on the Data step first' }]),
+    ...validateRequest(this.trainRequest),
+  ]);
+
+  distillRequest = $derived<DistillRequest>({
+    kind: 'distill',
+    teacher: this.teacherPath,
+    data: { ...this.dataSpec, augment: { cropPadding: this.distill.cropPadding, horizontalFlip: this.distill.horizontalFlip } },
+    out: this.learngeneOut,
+    auxKind: 'sws',
+    stages: this.stages.slice(),
+    aux: {
+      pooling: 'avg',
+      dropPath: this.distill.dropPath,
+      ...(this.auxDim !== null ? { dim: this.auxDim } : {}),
+      ...(this.auxHeads !== null ? { heads: this.auxHeads } : {}),
+    },
+    distill: { alpha: this.distill.alpha, tau: this.distill.tau, reduction: this.distill.reduction },
+    optim: { ...this.distill.optim },
+    seed: this.seed,
+    keepHead: this.distill.keepHead,
+  });
+  distillIssues = $derived<ValidationIssue[]>([
+    ...(this.dataReady ? [] : [{ field: 'data', message: 'choose a dataset without errors on the Data step first' }]),
+    ...(this.teacherPath ? [] : [{ field: 'teacher', message: 'choose or train a teacher on the Teacher step first' }]),
+    ...validateRequest(this.distillRequest).filter((i) => i.field !== 'teacher'),
+    ...(this.auxConfig.dim % this.auxConfig.heads !== 0 ? [{ field: 'aux.heads', message: `heads ${this.auxConfig.heads} must divide dim ${this.auxConfig.dim}` }] : []),
+  ]);
+
+  learngenePath = $derived.by(() => {
+    const view = jobs.view(this.distillJobId);
+    if (view?.status === 'done') return (view.result as DistillResultLike | undefined)?.out ?? this.learngeneOut;
+    return '';
+  });
+  tlegPath = $derived.by(() => {
+    const view = jobs.view(this.tlegJobId);
+    return view?.status === 'done' ? ((view.result as DistillResultLike | undefined)?.out ?? this.tlegOut) : '';
+  });
+
+  compareRequest = $derived<CompareRequest>({
+    kind: 'compare',
+    learngene: this.learngenePath,
+    ...(this.tlegPath ? { tlegLearngene: this.tlegPath } : {}),
+    ...(this.teacherPath && this.baselines.includes('teacher-copy') ? { teacher: this.teacherPath } : {}),
+    data: this.dataSpec,
+    depths: this.depths.slice(),
+    baselines: this.baselines.slice(),
+    optim: { ...DEFAULT_OPTIM, epochs: this.fineTune.epochs, batchSize: this.fineTune.batchSize, lr: this.fineTune.lr, warmupEpochs: 0 },
+    seed: this.seed,
+    out: this.projectDir,
+  });
+  compareIssues = $derived<ValidationIssue[]>([
+    ...(this.learngenePath ? [] : [{ field: 'learngene', message: 'distil a learngene on the Distill step first' }]),
+    ...validateRequest(this.compareRequest).filter((i) => i.field !== 'learngene'),
+    ...(this.baselines.includes('tleg') && !this.tlegPath ? [{ field: 'tlegLearngene', message: 'the TLEG baseline needs a TLEG learngene: tick "Also distil a TLEG learngene" on the Distill step' }] : []),
+  ]);
+
+  compareResult = $derived((jobs.view(this.compareJobId)?.result as CompareResultLike | undefined) ?? null);
+
+  /** Models the Export step offers: the teacher and every descendant made in this project. */
+  exportableModels = $derived.by(() => {
+    const models: { path: string; label: string; detail: string }[] = [];
+    if (this.teacherPath && this.teacher?.kind === 'model') models.push({ path: this.teacherPath, label: 'Teacher', detail: baseName(this.teacherPath) });
+    const compare = this.compareResult;
+    if (compare?.out) {
+      for (const row of compare.rows) {
+        models.push({ path: joinPath(compare.out, 'descendants', `${row.method}-d${row.depth}`), label: `${row.method.toUpperCase()} · depth ${row.depth}`, detail: `fine-tuned, top-1 ${(row.top1_final * 100).toFixed(1)}%` });
+      }
+    }
+    for (const id of this.growJobIds) {
+      const view = jobs.view(id);
+      const result = view?.status === 'done' ? (view.result as GrowResultLike) : null;
+      if (result) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
+    }
+    return models.filter((m, i, all) => all.findIndex((n) => n.path === m.path) === i);
+  });
+
+  // --- Actions ----------------------------------------------------------------------
+
+  go(step: StepId): void {
+    this.step = step;
+  }
+
+  next(): void {
+    const i = STEPS.findIndex((s) => s.id === this.step);
+    if (i < STEPS.length - 1) this.step = STEPS[i + 1]!.id;
+  }
+
+  back(): void {
+    const i = STEPS.findIndex((s) => s.id === this.step);
+    if (i > 0) this.step = STEPS[i - 1]!.id;
+  }
+
+  /** Inspects a path and puts it where it belongs: a dataset on Data, a model on Teacher. */
+  async openPath(target: string, hint: 'data' | 'teacher' | null = null): Promise<void> {
+    const busy = (text: string | null) => (hint === 'teacher' ? (this.teacherBusy = text) : (this.dataBusy = text));
+    busy('Checking…');
+    this.dataError = hint === 'teacher' ? this.dataError : null;
+    this.teacherError = hint === 'teacher' ? null : this.teacherError;
+    try {
+      const info = await api.inspect(target);
+      if (info.kind === 'dataset') this.setData(target, info);
+      else this.setTeacher(target, info);
+    } catch (error) {
+      if (hint === 'teacher') this.teacherError = errorText(error);
+      else this.dataError = errorText(error);
+    } finally {
+      busy(null);
+    }
+  }
+
+  setData(target: string, info: DatasetInfo): void {
+    this.dataPath = target;
+    this.data = info;
+    this.dataError = null;
+    if (this.dataImageSize) {
+      this.teacherForm.imageSize = this.dataImageSize;
+      if (this.dataImageSize % this.teacherForm.patchSize !== 0) this.teacherForm.patchSize = [4, 7, 8, 2, 1].find((p) => this.dataImageSize! % p === 0) ?? 1;
+    }
+    this.step = 'data';
+  }
+
+  setTeacher(target: string, info: InspectResult): void {
+    if (info.kind === 'dataset') return;
+    this.teacherPath = target;
+    this.teacher = info;
+    this.teacherError = null;
+    this.teacherMode = 'pick';
+    this.step = 'teacher';
+  }
+
+  applyPreset(name: PresetName): void {
+    this.preset = name;
+    this.distill = presetSettings(name);
+  }
+
+  setOptim(patch: Partial<OptimConfig>): void {
+    this.distill.optim = { ...this.distill.optim, ...patch };
+  }
+
+  async trainTeacher(): Promise<void> {
+    const info = await jobs.submit($state.snapshot(this.trainRequest) as TrainRequest, { backend: this.backend, checkpointEvery: this.checkpointEvery });
+    this.teacherJobId = info.id;
+  }
+
+  /** Called when the teacher job finishes: the trained model becomes the teacher. */
+  async adoptTrainedTeacher(): Promise<void> {
+    const view = jobs.view(this.teacherJobId);
+    const result = view?.result as TrainResultLike | undefined;
+    if (view?.status !== 'done' || !result) return;
+    if (this.teacherPath === result.out && this.teacher) return;
+    this.teacherPath = result.out;
+    try {
+      this.teacher = await api.inspect(result.out);
+    } catch (error) {
+      this.teacherError = errorText(error);
+    }
+  }
+
+  async startDistill(): Promise<void> {
+    const options = { backend: this.backend, checkpointEvery: this.checkpointEvery };
+    const info = await jobs.submit($state.snapshot(this.distillRequest) as DistillRequest, options);
+    this.distillJobId = info.id;
+    if (this.distillTleg) {
+      const total = this.stages.reduce((a, b) => a + b, 0);
+      const tleg: DistillRequest = { ...($state.snapshot(this.distillRequest) as DistillRequest), auxKind: 'tleg', stages: [total], out: this.tlegOut };
+      this.tlegJobId = (await jobs.submit(tleg, options)).id;
+    }
+  }
+
+  async startCompare(): Promise<void> {
+    const info = await jobs.submit($state.snapshot(this.compareRequest) as CompareRequest, { backend: this.backend, checkpointEvery: this.checkpointEvery });
+    this.compareJobId = info.id;
+  }
+
+  async growOnly(): Promise<void> {
+    const ids: string[] = [];
+    for (const depth of this.depths) {
+      const request: GrowRequest = { kind: 'grow', learngene: this.learngenePath, depth, out: joinPath(this.projectDir, 'descendants', `grown-d${depth}`), seed: this.seed };
+      ids.push((await jobs.submit(request)).id);
+    }
+    this.growJobIds = ids;
+  }
+
+  exportRequests = $derived.by<ExportRequest[]>(() => {
+    const out: ExportRequest[] = [];
+    for (const model of this.exportableModels) {
+      if (!this.exportSelected[model.path]) continue;
+      const name = slug(model.path === this.teacherPath ? 'teacher' : baseName(model.path));
+      for (const format of ['onnx', 'tfjs', 'timm'] as const) {
+        if (!this.exportFormats[format]) continue;
+        const target = format === 'onnx' ? joinPath(this.projectDir, 'exports', `${name}.onnx`) : joinPath(this.projectDir, 'exports', `${name}-${format}`);
+        out.push({ kind: 'export', model: model.path, format, out: target });
+      }
+    }
+    return out;
+  });
+
+  async startExports(): Promise<void> {
+    const ids: string[] = [];
+    for (const request of this.exportRequests) ids.push((await jobs.submit(request)).id);
+    this.exportJobIds = ids;
+  }
+
+  /** After a restart: pick up the newest runs of each kind from the project. */
+  async restore(): Promise<void> {
+    const inProject = (out: string | undefined) => Boolean(out && this.projectDir && out.startsWith(this.projectDir));
+    const train = jobs.latest('train', (v) => v.request?.kind === 'train' && inProject(v.request.out));
+    const distill = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'sws');
+    const tleg = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'tleg');
+    const compare = jobs.latest('compare');
+    const withData = [compare, distill, train].find((v) => v?.request && 'data' in v.request && v.request.data.path);
+    if (train) this.teacherJobId = train.id;
+    if (distill?.request?.kind === 'distill') {
+      const r = distill.request;
+      this.distillJobId = distill.id;
+      this.stages = r.stages.slice();
+      this.distill = { alpha: r.distill.alpha, tau: r.distill.tau, reduction: r.distill.reduction ?? 'batchmean', optim: { ...r.optim }, cropPadding: r.data.augment.cropPadding, horizontalFlip: r.data.augment.horizontalFlip, dropPath: r.aux.dropPath ?? 0, keepHead: r.keepHead };
+      if (r.teacher && !this.teacherPath) this.teacherPath = r.teacher;
+    }
+    if (tleg) this.tlegJobId = tleg.id;
+    if (compare?.request?.kind === 'compare') {
+      this.compareJobId = compare.id;
+      this.depths = compare.request.depths.slice();
+      this.baselines = compare.request.baselines.slice();
+    }
+    const exports = jobs.all.filter((v) => v.kind === 'export');
+    if (exports.length) this.exportJobIds = exports.filter((v) => v.updatedAt >= exports[0]!.updatedAt - 120_000).map((v) => v.id).reverse();
+    const dataPath = withData?.request && 'data' in withData.request ? withData.request.data.path : undefined;
+    if (dataPath && !this.dataPath) {
+      this.dataPath = dataPath;
+      api.inspect(dataPath).then((info) => info.kind === 'dataset' && (this.data = info), (error: unknown) => (this.dataError = errorText(error)));
+    }
+    if (train?.status === 'done') await this.adoptTrainedTeacher();
+    else if (this.teacherPath && !this.teacher) api.inspect(this.teacherPath).then((info) => (this.teacher = info), () => undefined);
+    // Open on the furthest step with something to show.
+    this.step = compare ? 'descendants' : distill ? 'distill' : train || this.teacherPath ? 'teacher' : 'data';
+  }
+}
+
+export const wizard = new Wizard();
