@@ -47,7 +47,7 @@ export function decodeLearngene(bytes: Uint8Array, source: string): { learngene:
   const config = json<ViTConfig>(file.metadata, 'config', source);
   const stages = json<number[]>(file.metadata, 'stages', source);
   const issues = [...validateViTConfig(config, 'config.'), ...validateStages(stages, config.depth)];
-  if (issues.length > 0) throw new FormatError(source, `__metadata__ ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`);
+  if (issues.length > 0) throw new FormatError(source, `__metadata__ ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
   return {
     learngene: { kind, stages, config, tensors: fromStorageLayout(file.tensors) },
     meta: {

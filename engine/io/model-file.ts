@@ -6,6 +6,7 @@ import type { Preprocess } from '../data/types.js';
 import { FormatError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from './safetensors.js';
 import { fromStorageLayout, toStorageLayout } from '../model/params.js';
+import { vitParamShapes } from '../model/vit.js';
 
 export const MODEL_FORMAT = 'learngene-model';
 
@@ -56,6 +57,28 @@ export function isModelFile(metadata: Record<string, string>): boolean {
   return metadata.format === MODEL_FORMAT;
 }
 
+/**
+ * Checks the file's tensors against its config in the file's own (timm) layout, so a
+ * mismatch is reported with the names and shapes the file really holds. The expected
+ * storage shapes come from toStorageLayout itself (on zeros), the one place that knows
+ * the layouts.
+ */
+function checkStoredShapes(tensors: TensorMap, config: ViTConfig, source: string): void {
+  const zeros: TensorMap = new Map();
+  for (const [name, shape] of vitParamShapes(config)) zeros.set(name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  const expected = toStorageLayout(zeros, config);
+  const what = `the config (dim ${config.dim}, depth ${config.depth}, ${config.numClasses} classes, patch ${config.patchSize}, image ${config.imageSize})`;
+  const problems: string[] = [];
+  for (const [name, { shape }] of expected) {
+    const found = tensors.get(name);
+    if (!found) problems.push(`has no tensor "${name}" (${what} needs [${shape}])`);
+    else if (found.shape.join(',') !== shape.join(',')) problems.push(`tensor "${name}" has shape [${found.shape}] but ${what} needs [${shape}]`);
+  }
+  const extra = [...tensors.keys()].filter((name) => !expected.has(name));
+  if (extra.length > 0) problems.push(`has tensors ${what} does not use: ${extra.slice(0, 5).map((n) => `"${n}"`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
+  if (problems.length > 0) throw new FormatError(source, problems.slice(0, 3).join('; ') + (problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''));
+}
+
 /** Decodes a model file into memory-layout tensors and validated metadata. */
 export function decodeModel(bytes: Uint8Array, source: string): { tensors: TensorMap; meta: ModelMeta; metadata: Record<string, string> } {
   const file = decodeSafetensors(bytes, source);
@@ -65,8 +88,9 @@ export function decodeModel(bytes: Uint8Array, source: string): { tensors: Tenso
   const config = parseJsonField<ViTConfig>(file.metadata, 'config', source);
   const issues = validateViTConfig(config, 'config.');
   if (issues.length > 0) {
-    throw new FormatError(source, `__metadata__ ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`);
+    throw new FormatError(source, `__metadata__ ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
   }
+  checkStoredShapes(file.tensors, config, source);
   const meta: ModelMeta = {
     config,
     preprocess: parseJsonField<Preprocess>(file.metadata, 'preprocess', source),

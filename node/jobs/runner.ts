@@ -8,6 +8,9 @@ import type { JobContext } from './phase.js';
 import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
 import { runDistill, runGrow } from './sws-jobs.js';
 import { runCompare, runDemo } from './compare.js';
+import { exportModel } from '../export/index.js';
+import { importModel } from '../import.js';
+import { disposeParams } from '../../engine/model/vit.js';
 
 export type JobHandler = (request: JobRequest, ctx: JobContext) => Promise<unknown>;
 
@@ -19,6 +22,16 @@ const handlers: Partial<Record<JobRequest['kind'], JobHandler>> = {
   grow: (r) => runGrow(r as Extract<JobRequest, { kind: 'grow' }>),
   compare: (r, ctx) => runCompare(r as Extract<JobRequest, { kind: 'compare' }>, ctx, { saveModels: Boolean((r as Extract<JobRequest, { kind: 'compare' }>).out) }),
   demo: (r, ctx) => runDemo(r as Extract<JobRequest, { kind: 'demo' }>, ctx),
+  export: (r) => {
+    const request = r as Extract<JobRequest, { kind: 'export' }>;
+    return exportModel(request.model, request.format, request.out);
+  },
+  import: async (r) => {
+    const request = r as Extract<JobRequest, { kind: 'import' }>;
+    const imported = await importModel(request.source, { out: request.out, ...(request.heads !== undefined ? { heads: request.heads } : {}) });
+    disposeParams(imported.network.params);
+    return { file: imported.savedTo, source: imported.file, naming: imported.naming, config: imported.meta.config, notes: imported.notes, sha256: imported.sha256 };
+  },
 };
 
 /** Lets later modules add handlers without this file importing all of them eagerly. */

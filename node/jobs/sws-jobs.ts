@@ -19,6 +19,8 @@ import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from '
 import type { Preprocess } from '../../engine/data/types.js';
 import { runPhase, type JobContext } from './phase.js';
 import { openTeacher, type OpenedTeacher } from './teachers.js';
+import { CachedTeacher } from '../../engine/train/teacher-cache.js';
+import { fastTeacher } from '../train/onnx-network-teacher.js';
 import { assertClassesMatch, countNetworkParams, datasetInput } from './train-jobs.js';
 
 export const LEARNGENE_FILE = 'learngene.safetensors';
@@ -118,7 +120,10 @@ export async function runDistill(request: DistillRequest, ctx: JobContext): Prom
     const data = await prepareData(request.data, request.seed);
     // The student sees the teacher's preprocessing when it can, so both look at the same batch.
     const preprocess = await studentPreprocess(opened, request, data);
-    const teacher = await opened.teacherFor(preprocess);
+    // Our ViT teachers run in onnxruntime (~3× our wasm forward, all cores). Without
+    // augmentation an image's teacher logits repeat every epoch: they are cached by dataset
+    // index (augmented batches bypass the cache; memory-bounded).
+    const teacher = new CachedTeacher(await fastTeacher(await opened.teacherFor(preprocess), (message) => ctx.emit({ type: 'log', level: 'info', message })));
     assertClassesMatch(teacher.numClasses, data, `teacher ${opened.fingerprint.path}`);
     const teacherConfig = opened.model?.network.config ?? null;
     const aux = auxNetConfig(request, teacherConfig, preprocess.imageSize, preprocess.channels, data.classNames.length);
@@ -171,6 +176,7 @@ export async function runDistill(request: DistillRequest, ctx: JobContext): Prom
       };
     } finally {
       disposeParams(net.params);
+      await (teacher.inner as { dispose?: () => Promise<void> | void }).dispose?.();
     }
   } finally {
     opened.dispose();
