@@ -53,17 +53,24 @@ export async function loadModel(modelPath: string): Promise<LoadedModel> {
   return { network: new VisionTransformer(meta.config, params), meta, file, sha256: sha256(bytes) };
 }
 
-/** Writes a model to `target` (a folder, or a file when it ends in .safetensors), atomically. */
-export async function saveModel(target: string, network: Network, meta: ModelMeta): Promise<string> {
-  const bytes = encodeModel(tensorsFromParams(network.params), meta);
+/**
+ * Writes safetensors bytes to `target` atomically: the file itself when `target` ends in
+ * .safetensors, else a folder holding `fileName` and a readable JSON sidecar.
+ */
+export async function saveSafetensorsArtifact(target: string, fileName: string, bytes: Uint8Array, sidecar: { name: string; value: unknown }): Promise<string> {
   if (target.endsWith('.safetensors')) {
     await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
     await writeFileAtomic(target, bytes);
     return target;
   }
   await writeFolderAtomic(target, async (dir) => {
-    await fs.writeFile(path.join(dir, MODEL_FILE), bytes);
-    await writeJsonAtomic(path.join(dir, 'config.json'), meta);
+    await fs.writeFile(path.join(dir, fileName), bytes);
+    await writeJsonAtomic(path.join(dir, sidecar.name), sidecar.value);
   });
-  return path.join(target, MODEL_FILE);
+  return path.join(target, fileName);
+}
+
+/** Writes a model to `target` (a folder, or a file when it ends in .safetensors), atomically. */
+export async function saveModel(target: string, network: Network, meta: ModelMeta): Promise<string> {
+  return saveSafetensorsArtifact(target, MODEL_FILE, encodeModel(tensorsFromParams(network.params), meta), { name: 'config.json', value: meta });
 }

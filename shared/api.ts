@@ -216,13 +216,16 @@ export interface DatasetProblemInfo {
   message: string;
 }
 
-/** node/data/inspect.ts InspectReport, as it crosses the boundary. */
+/** What `learngene inspect <dataset>` reports (node/data/inspect.ts), for the CLI and the window. */
 export interface DatasetReportInfo {
+  /** "idx", "cifar10", "cifar100", "folder" (or "unknown" when opening failed early). */
   format: string;
   root: string;
   splits: { train: number; test: number | null };
   classes: { name: string; count: number; testCount?: number }[];
+  /** "width x height" → number of images (train and test together). */
   imageSizes: Record<string, number>;
+  /** 3 when any image has colour, else 1. */
   channels: number;
   problems: DatasetProblemInfo[];
 }

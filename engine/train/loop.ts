@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../gradients.js';
 import type { DistillLossConfig, OptimConfig } from '../../shared/config.js';
 import type { EngineEvent, EvalMetrics } from '../../shared/events.js';
+import type { EpochRecord } from '../../shared/results.js';
+
+export type { EpochRecord };
 import type { Batch } from '../data/types.js';
 import { forward, type Network } from '../model/vit.js';
 import { AdamW, clipGradients } from './adamw.js';
@@ -39,12 +42,6 @@ export interface TrainPosition {
   history: EpochRecord[];
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  val: EvalMetrics | null;
-  seconds: number;
-}
 
 export interface TrainHooks {
   emit?(event: EngineEvent): void;

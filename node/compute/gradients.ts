@@ -10,7 +10,7 @@ import type { Batch } from '../../engine/data/types.js';
 import type { Network } from '../../engine/model/vit.js';
 import type { GradientComputer, StepGradients, StepRequest } from '../../engine/train/gradients.js';
 import { NetworkTeacher } from '../../engine/train/model-teacher.js';
-import { CachedTeacher } from '../../engine/train/teacher-cache.js';
+import { CachedTeacher, resolveTeacherLogits } from '../../engine/train/teacher-cache.js';
 import type { ComputeHost } from './host.js';
 
 let sessions = 0;
@@ -59,20 +59,7 @@ export class ComputeHostGradients implements GradientComputer {
     if (request.network !== this.network) throw new Error('compute host: one ComputeHostGradients per network');
     if (!this.opened) await this.open(request);
     const { batch } = request;
-    let teacherLogits: Float32Array | null = null;
-    let runTeacher = false;
-    const cache = request.teacher instanceof CachedTeacher ? request.teacher : null;
-    if (request.teacher) {
-      teacherLogits = cache?.lookup(batch) ?? null;
-      if (!teacherLogits) {
-        if (this.hasTeacher) runTeacher = true;
-        else {
-          const t = await request.teacher.logits(batch);
-          teacherLogits = (await t.data()) as Float32Array;
-          t.dispose();
-        }
-      }
-    }
+    const { teacherLogits, runTeacher } = await resolveTeacherLogits(request.teacher, batch, () => this.hasTeacher);
     const result = await this.host.call<{ losses: Record<string, number>; grads: WireTensors }>('gradients', {
       session: this.session,
       weights: this.changedWeights(),

@@ -12,19 +12,10 @@ import { decodeImageFull, defaultDecodeConcurrency, folderLayoutProblems, type D
 import { detectDataset, extractToCache, openDataset, type OpenDatasetOptions } from './open.js';
 
 export type { DatasetProblem } from './folder.js';
+import type { DatasetReportInfo } from '../../shared/api.js';
 
-export interface InspectReport {
-  /** "idx", "cifar10", "cifar100", "folder" (or "unknown" when opening failed early). */
-  format: string;
-  root: string;
-  splits: { train: number; test: number | null };
-  classes: { name: string; count: number; testCount?: number }[];
-  /** "width x height" → number of images (train and test together). */
-  imageSizes: Record<string, number>;
-  /** 3 when any image has colour, else 1. */
-  channels: number;
-  problems: DatasetProblem[];
-}
+/** The dataset report (the type crosses to the studio window, so it lives in shared/). */
+export type InspectReport = DatasetReportInfo;
 
 export interface InspectOptions extends OpenDatasetOptions {
   /** Images decoded at once (folders). */
@@ -65,7 +56,6 @@ function reportFromDataset(dataset: Dataset): InspectReport {
 
 async function inspectFolder(scan: FolderScan, options: InspectOptions): Promise<InspectReport> {
   const problems: DatasetProblem[] = [...folderLayoutProblems(scan), ...scan.ignored];
-  const classNames = scan.train.classes.map((c) => c.name);
   const testByName = new Map((scan.test?.classes ?? []).map((c) => [c.name, c.files.length]));
   const files = [...scan.train.classes, ...(scan.test?.classes ?? [])].flatMap((c) => c.files);
   const imageSizes: Record<string, number> = {};

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ViTConfig } from '../../shared/config.js';
+import type { ExportResult } from '../../shared/results.js';
 import type { Preprocess } from '../../engine/data/types.js';
 import { buildInferenceGraph } from '../../engine/export/graph.js';
 import { toTimmExport } from '../../engine/export/timm.js';
@@ -23,13 +24,7 @@ import { encodeOnnx } from './onnx.js';
 export type ExportFormat = 'onnx' | 'tfjs' | 'timm';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm'];
 
-export interface ExportResult {
-  format: ExportFormat;
-  /** Every file written, absolute. */
-  files: string[];
-  /** Things the target format cannot express exactly, or assumptions made. */
-  warnings: string[];
-}
+export type { ExportResult };
 
 export interface ExportOptions {
   /** For a foreign checkpoint given directly: its head count. */

@@ -8,6 +8,9 @@ import path from 'node:path';
 import type { BaselineMethod, CompareMethod, CompareRequest, DemoRequest, DistillRequest, TrainRequest } from '../../shared/api.js';
 import { ConfigError, DEFAULT_OPTIM, type OptimConfig, type ViTConfig } from '../../shared/config.js';
 import type { Preprocess } from '../../engine/data/types.js';
+import type { CompareResult, CompareRow, DemoResult } from '../../shared/results.js';
+
+export type { CompareResult, CompareRow, DemoResult };
 import { createViT, disposeParams, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes, type Params } from '../../engine/model/vit.js';
 import { teacherCopyTensors, learngeneParamCount } from '../../engine/sws/learngene.js';
 import { descendantConfig } from '../../engine/sws/learngene.js';
@@ -19,36 +22,6 @@ import { makeLoaders, prepareData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
 import { countNetworkParams, datasetInput, runTrain } from './train-jobs.js';
 import { growNetwork, loadLearngene, runDistill, type LoadedLearngene } from './sws-jobs.js';
-
-export interface CompareRow {
-  setting: string;
-  depth: number;
-  method: CompareMethod;
-  params: number;
-  /** Test (or validation) top-1 after the first epoch and after the last. */
-  top1_1ep: number;
-  top1_final: number;
-  top5_final: number;
-  lr: number;
-  epochs: number;
-  /** Scratch: every learning rate tried with its final top-1. */
-  lrsTried?: { lr: number; top1_1ep: number; top1_final: number }[];
-  layersSource?: number[];
-  seconds: number;
-  imagesSeen: number;
-}
-
-export interface CompareResult {
-  rows: CompareRow[];
-  evaluatedOn: 'test' | 'val';
-  evalImages: number;
-  learngeneParams: number;
-  /** Sum of the descendants' parameters: what storing every size separately costs. */
-  separateParams: number;
-  storedParamsRatio: number;
-  table: string;
-  out?: string;
-}
 
 /** Scratch learning rates when none are given: the request's lr and double it. */
 export function defaultScratchLrs(optim: OptimConfig): number[] {
@@ -217,17 +190,6 @@ export function demoPlan(quick: boolean) {
         depths: [2, 3, 4, 6], descendantEpochs: 3,
         baselines: ['scratch', 'teacher-copy'] as BaselineMethod[],
       };
-}
-
-export interface DemoResult {
-  out: string;
-  teacher: { file: string; test: number | null; params: number };
-  learngene: { file: string; params: number; auxTest: number | null; stages: number[] };
-  compare: CompareResult;
-  /** Parameters kept: one learngene vs every descendant size trained and stored separately. */
-  storedParams: { learngene: number; separate: number; ratio: number; sizes: number };
-  report: string;
-  seconds: number;
 }
 
 export async function runDemo(request: DemoRequest, ctx: JobContext): Promise<DemoResult> {

@@ -5,16 +5,17 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DistillRequest, GrowRequest } from '../../shared/api.js';
 import { assertValid, ConfigError, defaultViTConfig, validateAuxNetConfig, type AuxNetConfig, type ViTConfig } from '../../shared/config.js';
-import type { EvalMetrics } from '../../shared/events.js';
+import type { DistillResult, GrowResult } from '../../shared/results.js';
+
+export type { DistillResult, GrowResult };
 import { createAuxNet } from '../../engine/sws/auxnet.js';
 import { extractLearngene, growDescendant, learngeneParamCount, type Learngene } from '../../engine/sws/learngene.js';
 import { decodeLearngene, encodeLearngene, type LearngeneMeta } from '../../engine/io/learngene-file.js';
 import { disposeParams, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes } from '../../engine/model/vit.js';
-import { evaluate, type EpochRecord } from '../../engine/train/loop.js';
+import { evaluate } from '../../engine/train/loop.js';
 import type { ModelMeta } from '../../engine/io/model-file.js';
 import { FormatError } from '../../engine/io/errors.js';
-import { saveModel, sha256 } from '../model-store.js';
-import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../fs/atomic.js';
+import { saveModel, saveSafetensorsArtifact, sha256 } from '../model-store.js';
 import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
 import type { Preprocess } from '../../engine/data/types.js';
 import { runPhase, type JobContext } from './phase.js';
@@ -27,17 +28,8 @@ export const LEARNGENE_FILE = 'learngene.safetensors';
 
 /** Writes a learngene to `target`: a .safetensors file, or a folder with learngene.safetensors + learngene.json. */
 export async function saveLearngene(target: string, learngene: Learngene, meta: LearngeneMeta): Promise<string> {
-  const bytes = encodeLearngene(learngene, meta);
-  if (target.endsWith('.safetensors')) {
-    await fs.mkdir(path.dirname(path.resolve(target)), { recursive: true });
-    await writeFileAtomic(target, bytes);
-    return target;
-  }
-  await writeFolderAtomic(target, async (dir) => {
-    await fs.writeFile(path.join(dir, LEARNGENE_FILE), bytes);
-    await writeJsonAtomic(path.join(dir, 'learngene.json'), { kind: learngene.kind, stages: learngene.stages, config: learngene.config, params: learngeneParamCount(learngene), ...meta });
-  });
-  return path.join(target, LEARNGENE_FILE);
+  const summary = { kind: learngene.kind, stages: learngene.stages, config: learngene.config, params: learngeneParamCount(learngene), ...meta };
+  return saveSafetensorsArtifact(target, LEARNGENE_FILE, encodeLearngene(learngene, meta), { name: 'learngene.json', value: summary });
 }
 
 export interface LoadedLearngene {
@@ -60,22 +52,6 @@ export async function loadLearngene(target: string): Promise<LoadedLearngene> {
   }
   const { learngene, meta } = decodeLearngene(bytes, file);
   return { learngene, meta, file, sha256: sha256(bytes) };
-}
-
-export interface DistillResult {
-  out: string;
-  file: string;
-  kind: 'sws' | 'tleg';
-  stages: number[];
-  auxConfig: ViTConfig;
-  /** Parameters stored in the learngene. */
-  learngeneParams: number;
-  auxParams: number;
-  teacherParams: number | null;
-  history: EpochRecord[];
-  val: EvalMetrics | null;
-  test: EvalMetrics | null;
-  teacherTest: EvalMetrics | null;
 }
 
 /** The Aux-Net's shape: the teacher's where it is a ViT, overridden by the request. */
@@ -181,16 +157,6 @@ export async function runDistill(request: DistillRequest, ctx: JobContext): Prom
   } finally {
     opened.dispose();
   }
-}
-
-export interface GrowResult {
-  out: string;
-  file: string;
-  depth: number;
-  layersSource: number[];
-  headFrom: 'learngene' | 'fresh';
-  params: number;
-  config: ViTConfig;
 }
 
 /** A descendant as an in-memory network (for compare) plus what grow reports. */

@@ -3,26 +3,18 @@
 import { ConfigError, defaultViTConfig, type ViTConfig, assertValid, validateViTConfig } from '../../shared/config.js';
 import type { DataSpec, EvaluateRequest, FinetuneRequest, TrainRequest } from '../../shared/api.js';
 import type { EvalMetrics } from '../../shared/events.js';
+import type { EvaluateResult, FinetuneResult, TrainedModelResult } from '../../shared/results.js';
+
+export type { EvaluateResult, FinetuneResult, TrainedModelResult };
 import type { Preprocess } from '../../engine/data/types.js';
 import { createViT, disposeParams, type Network, initialValue, stemParamShapes, VisionTransformer } from '../../engine/model/vit.js';
-import { evaluate, type EpochRecord } from '../../engine/train/loop.js';
+import { evaluate } from '../../engine/train/loop.js';
 import type { ModelMeta, Provenance } from '../../engine/io/model-file.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveModel } from '../model-store.js';
 import { loadAnyModel } from '../import.js';
 import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
-
-export interface TrainedModelResult {
-  out: string;
-  file: string;
-  config: ViTConfig;
-  params: number;
-  history: EpochRecord[];
-  /** Final metrics on the validation split (when held out) and the test split (when the dataset has one). */
-  val: EvalMetrics | null;
-  test: EvalMetrics | null;
-}
 
 export function countNetworkParams(network: Network): number {
   let total = 0;
@@ -114,7 +106,7 @@ async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess
   return { data, loaders: makeLoaders(data, preprocess, spec, batchSize, seed) };
 }
 
-export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Promise<TrainedModelResult & { headReset: boolean }> {
+export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Promise<FinetuneResult> {
   const source = await loadAnyModel(request.model);
   let network: Network = source.network;
   try {
@@ -143,12 +135,6 @@ export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Pr
   } finally {
     disposeParams(network.params);
   }
-}
-
-export interface EvaluateResult extends EvalMetrics {
-  split: 'test' | 'val';
-  model: string;
-  dataset: string;
 }
 
 export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateResult> {

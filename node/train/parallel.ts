@@ -29,7 +29,7 @@ import {
   type TeacherLike,
 } from '../../engine/train/gradients.js';
 import { NetworkTeacher } from '../../engine/train/model-teacher.js';
-import { CachedTeacher } from '../../engine/train/teacher-cache.js';
+import { CachedTeacher, resolveTeacherLogits } from '../../engine/train/teacher-cache.js';
 import { type FromWorker, layoutOf, type TensorLayout, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 export interface ParallelOptions {
@@ -153,20 +153,7 @@ export class ParallelGradients implements GradientComputer {
     this.syncWeights();
 
     // Teacher logits: cached, from the replicas in the workers, or computed here for the whole batch.
-    let teacherLogits: Float32Array | null = null;
-    let runTeacher = false;
-    const cache = request.teacher instanceof CachedTeacher ? request.teacher : null;
-    if (request.teacher) {
-      teacherLogits = cache?.lookup(batch) ?? null;
-      if (!teacherLogits) {
-        if (this.replicatedTeacher && this.replicatedTeacher === (cache ? cache.inner : request.teacher)) runTeacher = true;
-        else {
-          const t = await request.teacher.logits(batch);
-          teacherLogits = (await t.data()) as Float32Array;
-          t.dispose();
-        }
-      }
-    }
+    const { teacherLogits, runTeacher, cache } = await resolveTeacherLogits(request.teacher, batch, (t) => this.replicatedTeacher === t);
     const k = request.teacher?.numClasses ?? 0;
     const imageFloats = batch.images.length / batch.size;
     const replies = await Promise.all(

@@ -6,7 +6,7 @@ import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
 import { api } from '../lib/api.js';
 import { joinPath, baseName, slug } from '../lib/paths.js';
 import { presetSettings, type DistillSettings, type PresetName } from '../lib/presets.js';
-import type { CompareResultLike, DistillResultLike, GrowResultLike, TrainResultLike } from '../lib/results.js';
+import type { CompareResult, DistillResult, GrowResult, TrainedModelResult } from '../../../shared/results.js';
 import { jobs } from './jobs.svelte.js';
 import { studio } from './studio.svelte.js';
 
@@ -195,12 +195,12 @@ class Wizard {
 
   learngenePath = $derived.by(() => {
     const view = jobs.view(this.distillJobId);
-    if (view?.status === 'done') return (view.result as DistillResultLike | undefined)?.out ?? this.learngeneOut;
+    if (view?.status === 'done') return (view.result as DistillResult | undefined)?.out ?? this.learngeneOut;
     return '';
   });
   tlegPath = $derived.by(() => {
     const view = jobs.view(this.tlegJobId);
-    return view?.status === 'done' ? ((view.result as DistillResultLike | undefined)?.out ?? this.tlegOut) : '';
+    return view?.status === 'done' ? ((view.result as DistillResult | undefined)?.out ?? this.tlegOut) : '';
   });
 
   compareRequest = $derived<CompareRequest>({
@@ -221,7 +221,7 @@ class Wizard {
     ...(this.baselines.includes('tleg') && !this.tlegPath ? [{ field: 'tlegLearngene', message: 'the TLEG baseline needs a TLEG learngene: tick "Also distil a TLEG learngene" on the Distill step' }] : []),
   ]);
 
-  compareResult = $derived((jobs.view(this.compareJobId)?.result as CompareResultLike | undefined) ?? null);
+  compareResult = $derived((jobs.view(this.compareJobId)?.result as CompareResult | undefined) ?? null);
 
   /** Models the Export step offers: the teacher and every descendant made in this project. */
   exportableModels = $derived.by(() => {
@@ -235,7 +235,7 @@ class Wizard {
     }
     for (const id of this.growJobIds) {
       const view = jobs.view(id);
-      const result = view?.status === 'done' ? (view.result as GrowResultLike) : null;
+      const result = view?.status === 'done' ? (view.result as GrowResult) : null;
       if (result) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
     }
     return models.filter((m, i, all) => all.findIndex((n) => n.path === m.path) === i);
@@ -312,7 +312,7 @@ class Wizard {
   /** Called when the teacher job finishes: the trained model becomes the teacher. */
   async adoptTrainedTeacher(): Promise<void> {
     const view = jobs.view(this.teacherJobId);
-    const result = view?.result as TrainResultLike | undefined;
+    const result = view?.result as TrainedModelResult | undefined;
     if (view?.status !== 'done' || !result) return;
     if (this.teacherPath === result.out && this.teacher) return;
     this.teacherPath = result.out;

@@ -85,7 +85,7 @@ describe('learngene resume of a running run', () => {
   it('is refused with the running pid; `learngene jobs` shows running, then interrupted after kill -9', async () => {
     const project = path.join(root, 'cli');
     const { child, done } = startCli([
-      'train', '--data', SAMPLE_DATA, '--limit', '2000', '--epochs', '3', '--depth', '1', '--dim', '16', '--heads', '2',
+      'train', '--data', SAMPLE_DATA, '--limit', '2000', '--epochs', '500', '--depth', '1', '--dim', '16', '--heads', '2',
       '--batch', '16', '--checkpoint-every', '3', '--out', path.join(project, 'model'), '--project', project,
     ]);
     const runDir = await waitFor(async () => {

@@ -1,0 +1,111 @@
+// What each job returns: the job handlers (node/jobs) produce these, the CLI prints
+// them, the studio window shows them. Types only.
+
+import type { ViTConfig } from './config.js';
+import type { CompareMethod } from './api.js';
+import type { EvalMetrics } from './events.js';
+
+/** One epoch of a training phase. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  val: EvalMetrics | null;
+  seconds: number;
+}
+
+export interface TrainedModelResult {
+  out: string;
+  file: string;
+  config: ViTConfig;
+  params: number;
+  history: EpochRecord[];
+  /** Final metrics on the validation split (when held out) and the test split (when the dataset has one). */
+  val: EvalMetrics | null;
+  test: EvalMetrics | null;
+}
+
+export interface FinetuneResult extends TrainedModelResult {
+  /** The label set changed, so the head started fresh. */
+  headReset: boolean;
+}
+
+export interface EvaluateResult extends EvalMetrics {
+  split: 'test' | 'val';
+  model: string;
+  dataset: string;
+}
+
+export interface DistillResult {
+  out: string;
+  file: string;
+  kind: 'sws' | 'tleg';
+  stages: number[];
+  auxConfig: ViTConfig;
+  /** Parameters stored in the learngene. */
+  learngeneParams: number;
+  auxParams: number;
+  teacherParams: number | null;
+  history: EpochRecord[];
+  val: EvalMetrics | null;
+  test: EvalMetrics | null;
+  teacherTest: EvalMetrics | null;
+}
+
+export interface GrowResult {
+  out: string;
+  file: string;
+  depth: number;
+  layersSource: number[];
+  headFrom: 'learngene' | 'fresh';
+  params: number;
+  config: ViTConfig;
+}
+
+export interface CompareRow {
+  setting: string;
+  depth: number;
+  method: CompareMethod;
+  params: number;
+  /** Test (or validation) top-1 after the first epoch and after the last. */
+  top1_1ep: number;
+  top1_final: number;
+  top5_final: number;
+  lr: number;
+  epochs: number;
+  /** Scratch: every learning rate tried with its final top-1. */
+  lrsTried?: { lr: number; top1_1ep: number; top1_final: number }[];
+  layersSource?: number[];
+  seconds: number;
+  imagesSeen: number;
+}
+
+export interface CompareResult {
+  rows: CompareRow[];
+  evaluatedOn: 'test' | 'val';
+  evalImages: number;
+  learngeneParams: number;
+  /** Sum of the descendants' parameters: what storing every size separately costs. */
+  separateParams: number;
+  storedParamsRatio: number;
+  table: string;
+  out?: string;
+}
+
+export interface DemoResult {
+  out: string;
+  teacher: { file: string; test: number | null; params: number };
+  learngene: { file: string; params: number; auxTest: number | null; stages: number[] };
+  compare: CompareResult;
+  /** Parameters kept: one learngene vs every descendant size trained and stored separately. */
+  storedParams: { learngene: number; separate: number; ratio: number; sizes: number };
+  report: string;
+  seconds: number;
+}
+
+export interface ExportResult {
+  format: 'onnx' | 'tfjs' | 'timm';
+  /** Every file written, absolute. */
+  files: string[];
+  /** Things the target format cannot express exactly, or assumptions made. */
+  warnings: string[];
+}
