@@ -35,6 +35,18 @@ export function findRendererDist(): string {
   throw new Error('the studio is not built (no renderer-dist/index.html): run "npm run build:renderer"');
 }
 
+/** The built compute bundle (dist/compute-host/), or null when it was not built. */
+export function findComputeDist(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    for (const candidate of [path.join(dir, 'compute-host'), path.join(dir, 'dist', 'compute-host')]) {
+      if (existsSync(path.join(candidate, 'compute.js'))) return candidate;
+    }
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
 /** The user's config folder for the studio (XDG on Linux, the platform's usual place elsewhere). */
 export function defaultConfigDir(): string {
   if (process.env.LEARNGENE_CONFIG_DIR) return process.env.LEARNGENE_CONFIG_DIR;
@@ -73,11 +85,14 @@ export async function runStudio(options: StudioOptions): Promise<{ url: string }
   const { openSettings } = await import('../main/settings.js');
   const { openJobApi } = await import('../server/job-api.js');
   const { startStudioServer } = await import('../server/studio-server.js');
+  const { PageComputeHosts } = await import('../server/compute-pages.js');
   const settings = openSettings(options.configDir ?? defaultConfigDir());
   settings.addRecentProject(projectDir);
   const settingsBackend = settings.get().defaultBackend;
-  const jobs = await openJobApi(projectDir, settingsBackend && settingsBackend !== 'auto' ? { backend: settingsBackend } : {});
-  const server = await startStudioServer({ api: jobs.api, settings, staticDir, projectDir, port: options.port });
+  // The page in the browser is the GPU: it offers its WebGPU adapter to the jobs.
+  const computePages = new PageComputeHosts();
+  const jobs = await openJobApi(projectDir, { ...(settingsBackend && settingsBackend !== 'auto' ? { backend: settingsBackend } : {}), computeHost: computePages });
+  const server = await startStudioServer({ api: jobs.api, settings, staticDir, projectDir, port: options.port, computePages, computeDir: findComputeDist() });
   try {
     options.onListening?.(server);
     if (options.open) openInBrowser(server.url);

@@ -4,7 +4,11 @@
 //     `learngeneCompute.invoke(method, message)`; tensors travel as binary blobs fetched
 //     from / posted to the driver's loopback HTTP server (./__blob/…, ./__upload/…);
 //   - a hidden Electron window (main/compute-window.ts): requests arrive through the
-//     preload's `learngeneComputeBridge` (IPC, typed arrays structured-cloned).
+//     preload's `learngeneComputeBridge` (IPC, typed arrays structured-cloned);
+//   - a dedicated Worker of the studio page in browser mode (renderer/src/lib/
+//     compute-offer.ts): it opens a WebSocket to the studio server's /<token>/compute,
+//     says what adapter it has, and answers calls sent as binary frames (wire.ts;
+//     server/compute-pages.ts is the other end).
 // No UI; the page never touches the network beyond those routes.
 
 import '../engine/tf-env.js';
@@ -12,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import '@tensorflow/tfjs-backend-cpu';
 import { ComputeService, type ComputeInfo } from '../engine/compute/service.js';
-import { blobIds, extractBlobs, insertBlobs } from '../engine/compute/wire.js';
+import { blobIds, decodeFrame, encodeFrame, extractBlobs, insertBlobs } from '../engine/compute/wire.js';
 
 interface Bridge {
   onRequest(handler: (request: { id: number; method: string; args: unknown }) => void): void;
@@ -90,5 +94,63 @@ if (bridge) {
         (result) => bridge.respond(id, { result }),
         (error: unknown) => bridge.respond(id, { error: (error as Error).message ?? String(error) }),
       );
+  });
+}
+
+// ---------------------------------------------------------------- in a studio page's Worker
+
+/** A dedicated Worker (not a page, not Electron's window). */
+function inWorker(): boolean {
+  return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined' && typeof (globalThis as { document?: unknown }).document === 'undefined';
+}
+
+/** Messages to the page that started this worker. */
+function tellPage(message: { type: 'ready' | 'offered' | 'closed'; [key: string]: unknown }): void {
+  (globalThis as unknown as { postMessage(m: unknown): void }).postMessage(message);
+}
+
+/** Calls served over the studio socket, by method (what a test reads to see the steps ran here). */
+const served: Record<string, number> = {};
+(globalThis as unknown as { learngeneComputeServed: typeof served }).learngeneComputeServed = served;
+
+/** Offers this worker's adapter to the studio server and serves its calls; reconnects while it has one. */
+function offer(info: ComputeInfo & { error: string | null }, attempt: number): void {
+  const url = new URL('../compute', location.href);
+  url.search = '';
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const capable = !info.error && info.adapter !== null;
+  ws.onopen = () => {
+    attempt = 0;
+    ws.send(encodeFrame({ type: 'hello', backend: info.backend, adapter: info.adapter, error: info.error }));
+  };
+  ws.onmessage = (event: MessageEvent) => {
+    const message = decodeFrame(new Uint8Array(event.data as ArrayBuffer)) as { type?: string; role?: string; id?: number; method?: string; args?: unknown };
+    if (message.type === 'welcome') {
+      // The server has taken note: the page may now ask for the backend status.
+      tellPage({ type: 'offered', role: message.role ?? 'none' });
+      return;
+    }
+    const { id, method, args } = message;
+    if (typeof id !== 'number' || typeof method !== 'string') return;
+    served[method] = (served[method] ?? 0) + 1;
+    service.call(method, args).then(
+      (result) => ws.send(encodeFrame({ id, result })),
+      (error: unknown) => ws.send(encodeFrame({ id, error: (error as Error).message ?? String(error) })),
+    );
+  };
+  ws.onclose = () => {
+    tellPage({ type: 'closed' });
+    if (!capable) return;
+    // The studio server may be restarting: offer again, slower each time.
+    setTimeout(() => offer(info, Math.min(attempt + 1, 6)), 250 * 2 ** attempt);
+  };
+}
+
+if (inWorker()) {
+  void ready.then((info) => {
+    tellPage({ type: 'ready', ...info });
+    offer(info, 0);
   });
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Electron from 'electron';
 import type { ComputeInfo } from '../engine/compute/service.js';
-import type { ComputeHost } from '../node/compute/host.js';
+import type { ClosableHost } from '../node/compute/source.js';
 
 type ElectronModule = typeof Electron;
 
@@ -52,13 +52,15 @@ export interface ComputeWindowOptions {
   preload?: string;
 }
 
-export async function openComputeWindow(electron: ElectronModule, options: ComputeWindowOptions = {}): Promise<ComputeHost> {
+export async function openComputeWindow(electron: ElectronModule, options: ComputeWindowOptions = {}): Promise<ClosableHost> {
   const { BrowserWindow, ipcMain } = electron;
   const window = new BrowserWindow({ show: false, width: 320, height: 240, webPreferences: computeWebPreferences(options.preload ?? COMPUTE_PRELOAD) });
   const contents = window.webContents;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
   let closed = false;
+  /** Why the window can no longer answer (its renderer stopped), once it cannot. */
+  let gone: string | null = null;
 
   const onResponse = (event: { sender: unknown }, response: { id: number; result?: unknown; error?: string }) => {
     if (event.sender !== contents) return; // only our window answers
@@ -73,13 +75,17 @@ export async function openComputeWindow(electron: ElectronModule, options: Compu
     for (const p of pending.values()) p.reject(new Error(`compute window: ${reason}`));
     pending.clear();
   };
-  contents.on('render-process-gone', ((_event: unknown, details: { reason?: string }) => failAll(`its renderer stopped (${details?.reason ?? 'unknown'})`)) as never);
+  contents.on('render-process-gone', ((_event: unknown, details: { reason?: string }) => {
+    gone = `its renderer stopped (${details?.reason ?? 'unknown'})`;
+    failAll(gone);
+  }) as never);
   // The page loads nothing else and opens nothing.
   contents.on('will-navigate', ((event: { preventDefault(): void }) => event.preventDefault()) as never);
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 
   const call = <T>(method: string, args: unknown): Promise<T> => {
     if (closed) return Promise.reject(new Error('compute window: closed'));
+    if (gone) return Promise.reject(new Error(`compute window: ${gone}`));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -100,5 +106,5 @@ export async function openComputeWindow(electron: ElectronModule, options: Compu
     await close();
     throw new Error(`compute window: ${ready.error}`);
   }
-  return { info: { backend: ready.backend, adapter: ready.adapter }, call, close };
+  return { info: { backend: ready.backend, adapter: ready.adapter }, call, close, isClosed: () => closed || gone !== null };
 }

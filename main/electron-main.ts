@@ -5,6 +5,11 @@
 // Security: contextIsolation on, sandbox on, nodeIntegration off; the preload
 // (preload.cjs) exposes one function per API call; navigation, new windows and
 // permission requests are refused; API calls are accepted only from the studio's page.
+//
+// GPU: WebGPU switches go on before the app is ready; a hidden compute window
+// (compute-window.ts) is opened once at start to ask for a GPU adapter (its answer is
+// the webgpu line of the backend status) and kept only when it has a real one; jobs on
+// webgpu get a MessagePort to it in their worker (node/compute/source.ts).
 
 import * as electron from 'electron';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,6 +21,8 @@ import { forwardEvents, registerStudioIpc } from './ipc.js';
 import { initialBounds, MIN_SIZE } from './window-state.js';
 import { menuTemplate } from './menu.js';
 import { openJobApi, type OpenedJobApi } from '../server/job-api.js';
+import { OnDemandComputeHost } from '../node/compute/source.js';
+import { enableWebGpuSwitches, openComputeWindow } from './compute-window.js';
 
 type ElectronModule = typeof electron;
 type Window = InstanceType<ElectronModule['BrowserWindow']>;
@@ -48,6 +55,8 @@ export interface ShellOptions {
 export interface Shell {
   window: () => Window | null;
   settings: SettingsStore;
+  /** The hidden compute window, opened on demand (WebGPU jobs train through it). */
+  computeHost: OnDemandComputeHost;
   openProject(dir: string): Promise<void>;
   quit(): Promise<void>;
 }
@@ -59,7 +68,10 @@ function rendererUrl(e: ElectronModule, options: ShellOptions): string {
 }
 
 export async function startShell(e: ElectronModule, options: ShellOptions = {}): Promise<Shell> {
+  // Chromium reads these at start: before ready, or WebGPU stays off on Linux.
+  enableWebGpuSwitches(e.app);
   await e.app.whenReady();
+  const computeHost = new OnDemandComputeHost(() => openComputeWindow(e), 'the hidden compute window');
   const settings = openSettings(options.userDataDir ?? e.app.getPath('userData'));
   const pageUrl = rendererUrl(e, options);
   const isTrustedUrl = (url: string) => url === pageUrl || url.startsWith(pageUrl.split('#')[0]!.split('?')[0]!);
@@ -86,7 +98,7 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     unregister?.();
     await jobs?.close();
     const backend = settings.get().defaultBackend;
-    jobs = await openJobApi(dir, backend && backend !== 'auto' ? { backend } : {});
+    jobs = await openJobApi(dir, { ...(backend && backend !== 'auto' ? { backend } : {}), computeHost });
     unregister = registerStudioIpc(e.ipcMain as never, jobs.api, host, { isTrustedUrl });
     unforward = forwardEvents(jobs.api, () => (window && !window.isDestroyed() ? [window.webContents] : []));
     settings.addRecentProject(path.resolve(dir));
@@ -147,6 +159,8 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     win.on('close', saveBounds);
     win.on('closed', () => {
       window = null;
+      // The hidden compute window keeps 'window-all-closed' from firing: closing the studio quits.
+      if (process.platform !== 'darwin') e.app.quit();
     });
     // The window shows the studio and nothing else.
     win.webContents.on('will-navigate', (event, url) => {
@@ -161,6 +175,8 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
 
   e.session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   window = createWindow();
+  // Ask the compute window for its adapter now (the backend status waits for it; jobs reuse it).
+  void computeHost.status();
   const recent = settings.get().recentProjects.find((dir) => existsSync(dir));
   await openProject(recent ?? defaultProject());
 
@@ -181,12 +197,13 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     quitting = true;
     unforward?.();
     unregister?.();
-    void jobs.close().finally(() => e.app.quit());
+    void jobs.close().then(() => computeHost.close()).finally(() => e.app.quit());
   });
 
   return {
     window: () => window,
     settings,
+    computeHost,
     openProject,
     quit: async () => {
       e.app.quit();

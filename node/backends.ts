@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { wasmKernelsActive, wasmKernelsFailure } from '../engine/kernels/wasm-kernels.js';
 import { setDefaultGradientComputer } from '../engine/train/gradients.js';
+import type { ComputeHost, WebGpuStatus } from './compute/host.js';
 import { defaultWorkerCount, installParallelTraining } from './train/parallel.js';
 
 export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -23,8 +24,9 @@ export interface BackendStatus {
 
 /**
  * Fastest first: the default is the first usable one. 'webgpu' trains in a Chromium
- * compute host (headless Chromium here, a hidden window in the desktop app) and is
- * usable only with a real GPU adapter; tfjs in this thread then runs wasm.
+ * compute host (headless Chromium from the CLI; in the studio the desktop app's hidden
+ * window or the browser page, handed in as a ProvidedComputeHost) and is chosen by
+ * `auto` only with a real GPU adapter; tfjs in this thread then runs wasm.
  */
 export const BACKEND_PREFERENCE: BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
@@ -119,18 +121,43 @@ async function webGpuStatus(fresh: boolean): Promise<{ usable: boolean; detail: 
   return found;
 }
 
-async function probe(name: BackendName): Promise<BackendStatus> {
+/**
+ * A compute host the studio opened for this thread (node/compute/source.ts): what it
+ * found, and how to reach it. With one, nothing here launches or probes Chromium.
+ */
+export interface ProvidedComputeHost {
+  status: WebGpuStatus;
+  /** Connects to the host; null when none was opened for this job (`auto` goes elsewhere). */
+  connect: (() => Promise<ComputeHost>) | null;
+}
+
+interface ProbeContext {
+  /** `webgpu` asked for by name: a CPU-emulated adapter (SwiftShader) will do. */
+  byName?: boolean;
+  /** The studio's answer for webgpu instead of a Chromium probe. */
+  webgpu?: () => Promise<WebGpuStatus>;
+  provided?: ProvidedComputeHost | null;
+}
+
+async function webgpuBackendStatus(context: ProbeContext): Promise<BackendStatus> {
+  const name = 'webgpu';
+  if (process.env.LEARNGENE_WEBGPU === '0') return { name, usable: false, detail: 'off (LEARNGENE_WEBGPU=0)' };
+  let found: WebGpuStatus;
+  if (context.provided) found = context.provided.status;
+  else if (context.webgpu) found = await context.webgpu();
+  else found = await (webgpuProbe ??= webGpuStatus(freshProbe));
+  const emulated = !found.usable && found.fallback === true && context.byName === true;
+  if (!found.usable && !emulated) return { name, usable: false, detail: found.detail };
+  if (context.provided && !context.provided.connect) return { name, usable: false, detail: `${found.detail}; no host was opened for this job` };
+  // tfjs in this thread (optimizer, evaluation fallbacks) runs wasm; the steps run in the host.
+  const local = await probe('wasm');
+  if (!local.usable) return { name, usable: false, detail: `${found.detail}, but the local wasm backend failed: ${local.detail}` };
+  return { name, usable: true, detail: emulated ? 'SwiftShader, a CPU emulation of WebGPU (asked for by name: right answers, no speed)' : found.detail };
+}
+
+async function probe(name: BackendName, context: ProbeContext = {}): Promise<BackendStatus> {
   try {
-    if (name === 'webgpu') {
-      if (process.env.LEARNGENE_WEBGPU === '0') return { name, usable: false, detail: 'off (LEARNGENE_WEBGPU=0)' };
-      webgpuProbe ??= webGpuStatus(freshProbe);
-      const found = await webgpuProbe;
-      if (!found.usable) return { name, usable: false, detail: found.detail };
-      // tfjs in this thread (optimizer, evaluation fallbacks) runs wasm; the steps run in the host.
-      const local = await probe('wasm');
-      if (!local.usable) return { name, usable: false, detail: `${found.detail}, but the local wasm backend failed: ${local.detail}` };
-      return { name, usable: true, detail: found.detail };
-    }
+    if (name === 'webgpu') return await webgpuBackendStatus(context);
     if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       const loaded = await loadTensorflow(name === 'tensorflow-gpu');
       if (loaded !== true) return { name, usable: false, detail: loaded };
@@ -162,28 +189,35 @@ async function probe(name: BackendName): Promise<BackendStatus> {
 /** `learngene backends` asks afresh; everything else may use the kept WebGPU answer. */
 let freshProbe = false;
 
-export async function detectBackends(): Promise<BackendStatus[]> {
+/**
+ * Probes every backend. `webgpu` gives the studio's own answer for WebGPU (its hidden
+ * window or browser page) instead of probing headless Chromium.
+ */
+export async function detectBackends(options: { webgpu?: () => Promise<WebGpuStatus> } = {}): Promise<BackendStatus[]> {
   freshProbe = true;
   const statuses: BackendStatus[] = [];
-  for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name));
+  for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name, options.webgpu ? { webgpu: options.webgpu } : {}));
   return statuses;
+}
+
+export interface InitBackendOptions {
+  /** The studio's compute host for this job (a job worker gets it from the job service). */
+  computeHost?: ProvidedComputeHost | null;
 }
 
 /**
  * Activates `requested`, or the fastest usable backend. A requested backend that does
  * not work is an error naming why, never a silent fallback.
  */
-export async function initBackend(requested?: string): Promise<BackendStatus> {
-  const status = await chooseBackend(requested);
+export async function initBackend(requested?: string, options: InitBackendOptions = {}): Promise<BackendStatus> {
+  const provided = options.computeHost ?? null;
+  const status = await chooseBackend(requested, provided);
   // Training on wasm spreads each batch over worker threads, one wasm instance per core.
   if (status.name === 'webgpu') {
     // (the detail already names the adapter)
-    const [{ LaunchedHostGradients }, { launchChromiumHost }, { networkSpec }] = await Promise.all([
-      import('./compute/gradients.js'),
-      import('./compute/chromium.js'),
-      import('../engine/model/spec.js'),
-    ]);
-    setDefaultGradientComputer((network) => (networkSpec(network) ? new LaunchedHostGradients(network, () => launchChromiumHost()) : null));
+    const [{ LaunchedHostGradients }, { networkSpec }] = await Promise.all([import('./compute/gradients.js'), import('../engine/model/spec.js')]);
+    const launch = provided?.connect ?? (async () => (await import('./compute/chromium.js')).launchChromiumHost());
+    setDefaultGradientComputer((network) => (networkSpec(network) ? new LaunchedHostGradients(network, launch) : null));
   } else if (status.name === 'wasm') {
     installParallelTraining();
   } else {
@@ -192,17 +226,17 @@ export async function initBackend(requested?: string): Promise<BackendStatus> {
   return status;
 }
 
-async function chooseBackend(requested?: string): Promise<BackendStatus> {
+async function chooseBackend(requested: string | undefined, provided: ProvidedComputeHost | null): Promise<BackendStatus> {
   if (requested !== undefined && requested !== 'auto') {
     if (!BACKEND_PREFERENCE.includes(requested as BackendName)) {
       throw new Error(`--backend: unknown backend "${requested}"; choose one of ${BACKEND_PREFERENCE.join(', ')} or auto`);
     }
-    const status = await probe(requested as BackendName);
+    const status = await probe(requested as BackendName, { byName: true, provided });
     if (!status.usable) throw new Error(`--backend ${requested}: unusable here: ${status.detail}`);
     return status;
   }
   for (const name of BACKEND_PREFERENCE) {
-    const status = await probe(name);
+    const status = await probe(name, { provided });
     if (status.usable) return status;
   }
   throw new Error('no TensorFlow.js backend works on this machine');

@@ -12,6 +12,10 @@
 // event. Uploads (drag and drop of folders, archives, IDX files): one POST per file to
 // /<token>/upload?batch=B&path=relative/name, then POST /<token>/upload-done?batch=B
 // answers the folder (project/uploads/B/...) to inspect and train on.
+//
+// GPU: /<token>/compute-host/compute.js is the compute bundle (dist/compute-host/); the
+// page runs it in a dedicated Worker that connects to /<token>/compute and offers its
+// WebGPU adapter (server/compute-pages.ts); jobs on webgpu then train through it.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
@@ -24,6 +28,7 @@ import { STUDIO_METHODS, type StudioApi } from '../shared/api.js';
 import { HOST_METHODS, type OpenDialogOptions, type SettingsPatch } from '../shared/host.js';
 import { settle, type RpcCall, type RpcMessage } from '../shared/rpc.js';
 import type { SettingsStore } from '../main/settings.js';
+import type { PageComputeHosts } from './compute-pages.js';
 
 export interface StudioServerOptions {
   api: StudioApi;
@@ -37,6 +42,10 @@ export interface StudioServerOptions {
   token?: string;
   /** Largest single uploaded file, bytes. */
   maxUploadBytes?: number;
+  /** Pages that offer their GPU (the job service's compute host); without it /compute is refused. */
+  computePages?: PageComputeHosts;
+  /** The built compute bundle (dist/compute-host/ with compute.js); without it the page computes nothing. */
+  computeDir?: string | null;
 }
 
 export interface StudioServer {
@@ -125,10 +134,31 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
       "style-src 'self' 'unsafe-inline'",
       "img-src 'self' data: blob:",
       `connect-src 'self' ws://${HOST}:${port} ws://localhost:${port}`,
+      // The compute Worker (compute-host/compute.js) is a same-origin script.
+      "worker-src 'self'",
       "object-src 'none'",
       "base-uri 'none'",
       "frame-ancestors 'none'",
     ].join('; ');
+
+  /** The compute bundle, for the page's compute Worker: compute.js and nothing else. */
+  async function serveCompute(res: ServerResponse, rest: string): Promise<void> {
+    const dir = options.computeDir ? path.resolve(options.computeDir) : null;
+    if (!dir || rest !== '/compute-host/compute.js') return send(res, 404, 'not found');
+    const file = path.join(dir, 'compute.js');
+    const stat = await fs.stat(file).catch(() => null);
+    if (!stat) return send(res, 404, `the compute bundle is not built: ${file} is missing (run npm run build:compute)`);
+    res.writeHead(200, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Content-Length': String(stat.size),
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+      // The worker's own policy: it talks to this server's /compute socket and nothing else.
+      'Content-Security-Policy': `default-src 'none'; connect-src ws://${HOST}:${port} ws://localhost:${port}`,
+    });
+    await pipeline(createReadStream(file), res);
+  }
 
   async function serveStatic(res: ServerResponse, rest: string): Promise<void> {
     const relative = decodeURIComponent(rest).replace(/^\/+/, '') || 'index.html';
@@ -214,6 +244,7 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
       if (!originOk(req, false)) return send(res, 403, 'foreign Origin');
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
       if (rest === '/download') return download(res, query);
+      if (rest.startsWith('/compute-host/')) return serveCompute(res, rest);
       return serveStatic(res, rest);
     })().catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, `internal error: ${(error as Error).message}`);
@@ -222,6 +253,8 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  // Gradients of a large model come back in one frame.
+  const computeWss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const refuse = (status: number, reason: string) => {
       socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -229,8 +262,10 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
     };
     const admitted = admit(req);
     if ('status' in admitted) return refuse(admitted.status, admitted.status === 401 ? 'Unauthorized' : 'Forbidden');
-    if (admitted.rest !== '/ws') return refuse(404, 'Not Found');
+    const pages = options.computePages;
+    if (admitted.rest !== '/ws' && !(admitted.rest === '/compute' && pages)) return refuse(404, 'Not Found');
     if (!originOk(req, true)) return refuse(403, 'Forbidden');
+    if (admitted.rest === '/compute') return computeWss.handleUpgrade(req, socket, head, (ws) => pages!.attach(ws));
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -295,6 +330,9 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
       unsubscribe();
       for (const client of wss.clients) client.terminate();
       wss.close();
+      options.computePages?.close();
+      for (const client of computeWss.clients) client.terminate();
+      computeWss.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
     },

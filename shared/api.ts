@@ -176,7 +176,8 @@ export interface StudioApi {
   list(): Promise<JobInfo[]>;
   get(id: string): Promise<JobInfo | null>;
   cancel(id: string): Promise<void>;
-  resume(runDirOrId: string): Promise<JobInfo>;
+  /** Runs a stopped or failed run again; `options.backend` moves it to another backend (e.g. wasm after the GPU host went away). */
+  resume(runDirOrId: string, options?: SubmitOptions): Promise<JobInfo>;
   events(id: string): Promise<ProgressEvent[]>;
   on(listener: (event: ProgressEvent) => void): () => void;
 

@@ -46,7 +46,7 @@ export type JobEvent =
   | EngineEvent
   | { type: 'checkpoint'; path: string; epoch: number; step: number }
   | { type: 'done'; result: unknown }
-  | { type: 'error'; message: string; field?: string; file?: string }
+  | { type: 'error'; message: string; field?: string; file?: string; /** What kind of failure (ComputeHostLost, WorkerCrash, ConfigError …). */ name?: string }
   | { type: 'cancelled'; checkpoint?: string };
 
 export type ProgressEvent = JobEvent & { jobId: string; time: number };

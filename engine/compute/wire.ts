@@ -79,3 +79,50 @@ export function insertBlobs(message: unknown, bytes: (id: string) => Uint8Array)
   };
   return walk(message);
 }
+
+// ---------------------------------------------------------------- binary frames
+// One message as ONE binary frame, for channels that carry bytes but not structured
+// clones (the WebSocket between the studio server and a browser page that hosts compute):
+//   [u32 little-endian: header length][header: UTF-8 JSON {message, blobs}][blob bytes…]
+// `message` has placeholders where typed arrays were; `blobs` gives each one's place.
+
+interface FrameBlob {
+  id: string;
+  offset: number;
+  length: number;
+}
+
+/** `value` (plain data with typed arrays anywhere in it) as one binary frame. */
+export function encodeFrame(value: unknown): Uint8Array {
+  const { message, blobs } = extractBlobs(value, 'f');
+  const table: FrameBlob[] = [];
+  let offset = 0;
+  for (const b of blobs) {
+    table.push({ id: b.id, offset, length: b.bytes.byteLength });
+    offset += b.bytes.byteLength;
+    offset += (8 - (offset % 8)) % 8; // keep every blob 8-aligned inside the payload
+  }
+  const header = new TextEncoder().encode(JSON.stringify({ message, blobs: table }));
+  const start = 4 + header.byteLength + ((8 - ((4 + header.byteLength) % 8)) % 8);
+  const frame = new Uint8Array(start + offset);
+  new DataView(frame.buffer).setUint32(0, header.byteLength, true);
+  frame.set(header, 4);
+  blobs.forEach((b, i) => frame.set(b.bytes, start + table[i]!.offset));
+  return frame;
+}
+
+/** The value `encodeFrame` encoded (typed arrays are fresh copies). */
+export function decodeFrame(frame: Uint8Array): unknown {
+  if (frame.byteLength < 4) throw new Error('compute frame: too short');
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const headerLength = view.getUint32(0, true);
+  if (4 + headerLength > frame.byteLength) throw new Error('compute frame: header longer than the frame');
+  const header = JSON.parse(new TextDecoder().decode(frame.subarray(4, 4 + headerLength))) as { message: unknown; blobs: FrameBlob[] };
+  const start = 4 + headerLength + ((8 - ((4 + headerLength) % 8)) % 8);
+  const places = new Map(header.blobs.map((b) => [b.id, b] as const));
+  return insertBlobs(header.message, (id) => {
+    const place = places.get(id);
+    if (!place || start + place.offset + place.length > frame.byteLength) throw new Error(`compute frame: blob ${id} missing`);
+    return frame.subarray(start + place.offset, start + place.offset + place.length);
+  });
+}

@@ -164,7 +164,7 @@ export async function launchChromiumHost(options: ChromiumHostOptions = {}): Pro
 
 /**
  * Whether WebGPU on a real adapter is available through Chromium here. SwiftShader's CPU
- * adapter does not count ("webgpu: no adapter (… SwiftShader only in tests)").
+ * adapter does not count ("webgpu: no adapter (SwiftShader only …)").
  */
 export async function probeWebGpu(options: ChromiumHostOptions = {}): Promise<WebGpuStatus> {
   const executablePath = chromiumPath(options);

@@ -14,9 +14,11 @@ import { CachedTeacher, resolveTeacherLogits } from '../../engine/train/teacher-
 import type { ComputeHost } from './host.js';
 
 let sessions = 0;
+/** Several job workers may share one host (the studio's window or page): their session names must not meet. */
+const prefix = Math.random().toString(36).slice(2, 10);
 
 export class ComputeHostGradients implements GradientComputer {
-  private readonly session = `s${++sessions}`;
+  private readonly session = `s${prefix}-${++sessions}`;
   private opened = false;
   private sent = new Map<string, object>();
   private hasTeacher = false;

@@ -18,6 +18,7 @@ import { validateRequest, validateSubmitOptions } from '../../shared/api.js';
 import { assertValid } from '../../shared/config.js';
 import type { JobEvent, JobKind, ProgressEvent } from '../../shared/events.js';
 import { FormatError } from '../../engine/io/errors.js';
+import { linkFor, type ComputeHostSource } from '../compute/source.js';
 import { acquireRunLock, lockIsLive, readLock, RunLockedError, type RunLock } from './lock.js';
 import { absoluteRequest, checkInputsExist } from './request-paths.js';
 import {
@@ -43,6 +44,12 @@ export interface JobServiceOptions {
   preload?: (string | URL)[];
   /** The compiled worker script; default: worker.js beside this module (or in dist/ when run from source). */
   workerFile?: string | URL;
+  /**
+   * Where webgpu jobs compute: the desktop app's hidden window or a browser page. A job
+   * on 'webgpu' (or on 'auto' when the host has a real adapter) gets a MessagePort to it;
+   * its worker trains through that port. Without this, workers use headless Chromium.
+   */
+  computeHost?: ComputeHostSource;
 }
 
 type Listener = (event: ProgressEvent) => void;
@@ -96,6 +103,7 @@ export class JobService implements StudioApi {
   private readonly resourceLimits: ResourceLimits | undefined;
   private readonly preload: string[];
   private readonly workerFile: URL;
+  private readonly computeHost: ComputeHostSource | null;
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
   private readonly listeners = new Set<Listener>();
@@ -108,6 +116,7 @@ export class JobService implements StudioApi {
     this.backend = options.backend ?? 'auto';
     this.stepIntervalMs = options.stepIntervalMs ?? DEFAULT_STEP_INTERVAL_MS;
     this.resourceLimits = options.resourceLimits;
+    this.computeHost = options.computeHost ?? null;
     this.preload = (options.preload ?? []).map((m) => (m instanceof URL ? m.href : pathToFileURL(path.resolve(m)).href));
     this.workerFile = options.workerFile instanceof URL ? options.workerFile : options.workerFile ? pathToFileURL(path.resolve(options.workerFile)) : defaultWorkerFile();
     if (!existsSync(fileURLToPath(this.workerFile))) {
@@ -365,8 +374,12 @@ export class JobService implements StudioApi {
       return;
     }
     await this.setStatus(job, 'running', { startedAt: Date.now() });
+    const backend = job.disk.options.backend ?? this.backend;
+    // A job that may run on webgpu gets a port to the studio's compute host (opened now if need be).
+    const compute = this.computeHost ? await linkFor(this.computeHost, backend) : null;
     if (job.cancelRequested) {
       // Cancelled while its status was being written; from here to the worker's start nothing awaits.
+      compute?.stop();
       await this.finish(job, { status: 'cancelled', checkpoint: null });
       return;
     }
@@ -377,15 +390,21 @@ export class JobService implements StudioApi {
       request: job.info.request,
       runDir: job.info.runDir,
       checkpointEvery: job.disk.options.checkpointEvery,
-      backend: job.disk.options.backend ?? this.backend,
+      backend,
       cancelFlag,
       preload: this.preload,
+      ...(compute ? { compute: { status: compute.status, port: compute.port } } : {}),
     };
     let crash: Error | null = null;
     let worker: Worker;
     try {
-      worker = new Worker(this.workerFile, { workerData: input, ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}) });
+      worker = new Worker(this.workerFile, {
+        workerData: input,
+        ...(compute?.port ? { transferList: [compute.port] } : {}),
+        ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}),
+      });
     } catch (error) {
+      compute?.stop();
       await this.finish(job, { status: 'error', error: { name: 'WorkerCrash', message: `could not start the job's worker: ${(error as Error).message}` } });
       return;
     }
@@ -418,6 +437,7 @@ export class JobService implements StudioApi {
     });
     worker.on('exit', (code) => {
       job.worker = null;
+      compute?.stop();
       void this.finish(job, job.outcome ?? crashOutcome(code, crash, this.resourceLimits));
     });
   }
@@ -441,7 +461,7 @@ export class JobService implements StudioApi {
         const { message, name, field, file, issues } = outcome.error;
         const error: NonNullable<JobInfo['error']> = { message, name, ...(field ? { field } : {}), ...(file ? { file } : {}), ...(issues ? { issues } : {}) };
         await this.setStatus(job, 'error', { finishedAt: now, error });
-        this.emit(job, { type: 'error', message, ...(field ? { field } : {}), ...(file ? { file } : {}) });
+        this.emit(job, { type: 'error', message, ...(name ? { name } : {}), ...(field ? { field } : {}), ...(file ? { file } : {}) });
         break;
       }
     }

@@ -5,9 +5,11 @@
 // awaits resolve as microtasks), so a 'message' event would wait until the job ended.
 // The worker reads the flag every time the job reports progress.
 
+import type { MessagePort } from 'node:worker_threads';
 import type { JobRequest } from '../../shared/api.js';
 import type { ValidationIssue } from '../../shared/config.js';
 import type { JobEvent } from '../../shared/events.js';
+import type { WebGpuStatus } from '../compute/host.js';
 
 export interface WorkerInput {
   request: JobRequest;
@@ -18,6 +20,12 @@ export interface WorkerInput {
   cancelFlag: SharedArrayBuffer;
   /** Modules imported before the job runs (each may registerHandler); absolute file URLs. */
   preload: string[];
+  /**
+   * The studio's compute host (its hidden window or a browser page), for jobs that may
+   * run on webgpu: its status, and a port to it (in the Worker's transferList) when one
+   * was opened. Absent: the worker probes/launches headless Chromium itself (the CLI).
+   */
+  compute?: { status: WebGpuStatus; port: MessagePort | null } | null;
 }
 
 /** An error as it crosses the thread boundary, with what classifies it. */

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { BackendInfo, InspectResult, ProjectInfo, SampleImage, StudioApi } from '../../shared/api.js';
+import type { WebGpuStatus } from '../compute/host.js';
 import { vitParamCount, learngeneParamCount } from '../../shared/param-count.js';
 import { decodeSafetensors } from '../../engine/io/safetensors.js';
 import { decodeLearngene } from '../../engine/io/learngene-file.js';
@@ -22,6 +23,11 @@ export interface ExtrasOptions {
   projectDir: string;
   /** Backend probe (node/backends.ts detectBackends); injected so tests need no tfjs. */
   detectBackends?: () => Promise<BackendInfo[]>;
+  /**
+   * The studio's WebGPU answer (its hidden window, or the browser page that offered its
+   * GPU), asked afresh on every `backends()` call: a page may come or go after the probe.
+   */
+  webgpuStatus?: () => Promise<WebGpuStatus>;
   /** Where archives are extracted for inspection. */
   cacheDir?: string;
   /** Thumbnails per class in a dataset report. */
@@ -135,14 +141,20 @@ export function createExtras(options: ExtrasOptions): Required<Pick<StudioApi, '
       const resolved = path.resolve(options.projectDir, target);
       return (await looksLikeModel(resolved)) ? inspectModel(resolved) : inspectAnyDataset(resolved, options);
     },
-    backends(): Promise<BackendInfo[]> {
-      const detect = options.detectBackends ?? (async () => (await import('../backends.js')).detectBackends());
+    async backends(): Promise<BackendInfo[]> {
+      const webgpu = options.webgpuStatus;
+      const detect = options.detectBackends ?? (async () => (await import('../backends.js')).detectBackends(webgpu ? { webgpu } : {}));
       // Probed once: probing switches tfjs's active backend, which must not happen twice.
       backends ??= detect().catch((error: unknown) => {
         backends = null;
         throw error;
       });
-      return backends;
+      const list = await backends;
+      if (!webgpu) return list;
+      // WebGPU as it stands now; usable only if it was (the local wasm it needs worked) or is new.
+      const status = await webgpu().catch((error: unknown) => ({ usable: false, detail: (error as Error).message ?? String(error) }));
+      const wasmOk = list.some((b) => b.name === 'wasm' && b.usable);
+      return list.map((b) => (b.name === 'webgpu' ? { name: 'webgpu', usable: status.usable && wasmOk, detail: status.detail } : b));
     },
     async project(): Promise<ProjectInfo> {
       const dir = path.resolve(options.projectDir);
@@ -159,7 +171,7 @@ export function withStudioExtras(api: StudioApi, options: ExtrasOptions): Studio
     list: () => api.list(),
     get: (id) => api.get(id),
     cancel: (id) => api.cancel(id),
-    resume: (runDirOrId) => api.resume(runDirOrId),
+    resume: (runDirOrId, resumeOptions) => api.resume(runDirOrId, resumeOptions),
     events: (id) => api.events(id),
     on: (listener) => api.on(listener),
     inspect: api.inspect ? (p) => api.inspect!(p) : extras.inspect,

@@ -55,6 +55,7 @@ vi.mock('electron', () => {
   return {
     app: {
       whenReady: async () => undefined,
+      commandLine: { appendSwitch: vi.fn() },
       getPath: (name: string) => (name === 'userData' ? state.userData : state.documents),
       getAppPath: () => '/opt/learngene',
       on: vi.fn((name: string, fn: (...a: unknown[]) => unknown) => state.appHandlers.set(name, fn)),
@@ -91,8 +92,11 @@ describe('electron shell', () => {
     const electron = await import('electron');
     const { startShell, PRELOAD_FILE } = await import('../../main/electron-main.js');
     const shell = await startShell(electron as never);
-    expect(state.windows).toHaveLength(1);
+    // The studio window, and the hidden compute window asked for its GPU adapter at start.
+    expect(state.windows).toHaveLength(2);
+    expect(electron.app.commandLine.appendSwitch).toHaveBeenCalledWith('enable-unsafe-webgpu');
     const win = state.windows[0]!;
+    expect(state.windows[1]!.options).toMatchObject({ show: false, webPreferences: { sandbox: true, contextIsolation: true } });
     expect(win.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, preload: PRELOAD_FILE });
     expect(PRELOAD_FILE.endsWith(path.join('main', 'preload.cjs'))).toBe(true);
     expect(win.loadURL).toHaveBeenCalledWith('file:///opt/learngene/renderer-dist/index.html');

@@ -71,7 +71,7 @@ describe.skipIf(!haveChromium)('WebGPU compute host (SwiftShader)', () => {
   it('runs tfjs on a WebGPU adapter and calls SwiftShader what it is', () => {
     expect(host.info.backend).toBe('webgpu');
     expect(host.info.adapter?.fallback || /swiftshader/i.test(host.info.adapter?.architecture ?? '')).toBe(true);
-    expect(describeAdapter(host.info, null)).toEqual({ usable: false, detail: expect.stringContaining('SwiftShader only in tests') });
+    expect(describeAdapter(host.info, null)).toEqual({ usable: false, fallback: true, detail: expect.stringContaining('SwiftShader only') });
     expect(describeAdapter({ backend: 'webgpu', adapter: { vendor: 'nvidia', architecture: 'ampere', description: '', fallback: false } }, null).usable).toBe(true);
   });
 

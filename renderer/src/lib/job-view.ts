@@ -29,7 +29,7 @@ export interface JobView {
   logs: { level: 'info' | 'warn' | 'error'; message: string; time: number }[];
   checkpoint: string | null;
   result: unknown;
-  error: { message: string; field?: string; file?: string } | null;
+  error: { message: string; field?: string; file?: string; name?: string } | null;
   updatedAt: number;
 }
 
@@ -108,7 +108,7 @@ export function applyEvent(view: JobView, event: ProgressEvent): JobView {
       return {
         ...view,
         status: 'error',
-        error: { message: event.message, ...(event.field ? { field: event.field } : {}), ...(event.file ? { file: event.file } : {}) },
+        error: { message: event.message, ...(event.field ? { field: event.field } : {}), ...(event.file ? { file: event.file } : {}), ...(event.name ? { name: event.name } : {}) },
         logs: [...view.logs, { level: 'error' as const, message: event.message, time: event.time }].slice(-MAX_LOGS),
         updatedAt,
       };

@@ -52,8 +52,8 @@ class Jobs {
     await api.cancel(id);
   }
 
-  async resume(id: string): Promise<JobInfo> {
-    const info = await api.resume(id);
+  async resume(id: string, options: SubmitOptions = {}): Promise<JobInfo> {
+    const info = await api.resume(id, options);
     this.remember(info);
     return info;
   }
