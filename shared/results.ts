@@ -70,11 +70,16 @@ export interface CompareRow {
   top1_1ep: number;
   top1_final: number;
   top5_final: number;
+  /** Test (or validation) top-1 after every epoch (of the reported, best-lr run). */
+  top1ByEpoch: number[];
+  /** Where the head came from: the learngene's/teacher's (same label set) or fresh. */
+  head: 'inherited' | 'fresh';
   lr: number;
   epochs: number;
   /** Scratch: every learning rate tried with its final top-1. */
   lrsTried?: { lr: number; top1_1ep: number; top1_final: number }[];
   layersSource?: number[];
+  /** Training + per-epoch evaluation time of every lr tried (kept in the run folder, so a resumed run reports the original). */
   seconds: number;
   imagesSeen: number;
 }

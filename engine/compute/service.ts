@@ -125,11 +125,14 @@ export class ComputeService {
   }
 
   private assign(session: Session, weights: WireTensors | undefined): void {
-    for (const [name, t] of Object.entries(weights ?? {})) {
-      const v = session.network.params.get(name);
-      if (!v) throw new Error(`compute service: the network has no parameter "${name}"`);
-      v.assign(tf.tensor(t.data, t.shape));
-    }
+    // In a tidy: the temporary tensor given to assign is disposed (the variable keeps the data).
+    tf.tidy(() => {
+      for (const [name, t] of Object.entries(weights ?? {})) {
+        const v = session.network.params.get(name);
+        if (!v) throw new Error(`compute service: the network has no parameter "${name}"`);
+        v.assign(tf.tensor(t.data, t.shape));
+      }
+    });
   }
 
   private teacherLogits(session: Session, images: Float32Array, size: number): tf.Tensor2D {

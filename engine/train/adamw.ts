@@ -95,8 +95,10 @@ export class AdamW {
       const saved = tensors.get(`adam_m.${name}`);
       const savedV = tensors.get(`adam_v.${name}`);
       if (!saved || !savedV) throw new Error(`checkpoint has no optimizer state for "${name}"`);
-      m.assign(tf.tensor(saved.data, m.shape));
-      this.v.get(name)!.assign(tf.tensor(savedV.data, m.shape));
+      tf.tidy(() => {
+        m.assign(tf.tensor(saved.data, m.shape));
+        this.v.get(name)!.assign(tf.tensor(savedV.data, m.shape));
+      });
     }
     this.step = step;
   }

@@ -20,7 +20,7 @@ import { loadAnyModel } from '../import.js';
 import { writeJsonAtomic, writeFileAtomic } from '../fs/atomic.js';
 import { makeLoaders, prepareData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
-import { countNetworkParams, datasetInput, runTrain } from './train-jobs.js';
+import { countNetworkParams, datasetInput, resetHead, runTrain } from './train-jobs.js';
 import { growNetwork, loadLearngene, runDistill, type LoadedLearngene } from './sws-jobs.js';
 
 /** Scratch learning rates when none are given: the request's lr and double it. */
@@ -43,29 +43,48 @@ export function formatCompareTable(rows: CompareRow[], epochs: number): string {
 interface CompareInputs {
   sws: LoadedLearngene;
   tleg: LoadedLearngene | null;
-  teacher: { config: ViTConfig; params: Params } | null;
+  teacher: { config: ViTConfig; params: Params; classNames: string[] } | null;
+  /** The class names of the data the descendants are fine-tuned on. */
+  classNames: string[];
+}
+
+/**
+ * Whether a head trained on `source` classes can be kept for `target` ones: the same
+ * names in the same order. Equal counts are not enough: classes 0–4 → 5–9 of a dataset
+ * is a new label set and gets a fresh head.
+ */
+export function sameLabelSet(source: readonly string[], target: readonly string[]): boolean {
+  return source.length === target.length && source.every((name, i) => name === target[i]);
 }
 
 /** The initial network of a method at a depth. */
-function initialNetwork(method: CompareMethod, depth: number, numClasses: number, seed: number, inputs: CompareInputs): { network: VisionTransformer; layersSource?: number[] } {
+function initialNetwork(method: CompareMethod, depth: number, numClasses: number, seed: number, inputs: CompareInputs): { network: VisionTransformer; layersSource?: number[]; head: 'inherited' | 'fresh' } {
+  // A head is inherited only when its source has one for the same label set; otherwise
+  // it starts fresh (the same seeded init as a grown descendant's fresh head).
+  const withHead = (network: VisionTransformer, inherited: boolean, sourceClasses: readonly string[]) =>
+    inherited && sameLabelSet(sourceClasses, inputs.classNames)
+      ? { network, head: 'inherited' as const }
+      : { network: inherited ? resetHead(network, numClasses, seed) : network, head: 'fresh' as const };
   switch (method) {
     case 'sws': {
       const { network, grown } = growNetwork(inputs.sws, depth, numClasses, seed);
-      return { network, layersSource: grown.layersSource };
+      return { ...withHead(network, grown.headFrom === 'learngene', inputs.sws.meta.classNames), layersSource: grown.layersSource };
     }
     case 'tleg': {
       if (!inputs.tleg) throw new ConfigError([{ field: 'tlegLearngene', message: 'the tleg baseline needs a TLEG learngene' }]);
-      return { network: growNetwork(inputs.tleg, depth, numClasses, seed).network };
+      const { network, grown } = growNetwork(inputs.tleg, depth, numClasses, seed);
+      return withHead(network, grown.headFrom === 'learngene', inputs.tleg.meta.classNames);
     }
     case 'teacher-copy': {
       if (!inputs.teacher) throw new ConfigError([{ field: 'teacher', message: 'the teacher-copy baseline needs --teacher' }]);
       const teacherTensors = tensorsFromParams(inputs.teacher.params);
       const { config, tensors } = teacherCopyTensors(inputs.teacher.config, teacherTensors, depth, numClasses, seed);
-      return { network: new VisionTransformer(config, paramsFromTensors(tensors, vitParamShapes(config), 'teacher')) };
+      const network = new VisionTransformer(config, paramsFromTensors(tensors, vitParamShapes(config), 'teacher'));
+      return withHead(network, inputs.teacher.config.numClasses === numClasses, inputs.teacher.classNames);
     }
     case 'scratch': {
       // Same architecture as the SWS descendant, timm initialization.
-      return { network: createViT(descendantConfig(inputs.sws.learngene.config, depth, numClasses), seed) };
+      return { network: createViT(descendantConfig(inputs.sws.learngene.config, depth, numClasses), seed), head: 'fresh' };
     }
   }
 }
@@ -99,7 +118,12 @@ export async function runCompare(request: CompareRequest, ctx: JobContext, optio
       throw new ConfigError([{ field: 'teacher', message: `teacher-copy needs the teacher's width, patch, image size and pooling to match the learngene's (teacher dim ${t.dim} patch ${t.patchSize} ${t.pooling}; learngene dim ${s.dim} patch ${s.patchSize} ${s.pooling})` }]);
     }
   }
-  const inputs: CompareInputs = { sws, tleg, teacher: teacherModel ? { config: teacherModel.network.config, params: teacherModel.network.params } : null };
+  const inputs: CompareInputs = {
+    sws,
+    tleg,
+    teacher: teacherModel ? { config: teacherModel.network.config, params: teacherModel.network.params, classNames: teacherModel.meta.classNames } : null,
+    classNames: data.classNames,
+  };
   const numClasses = data.classNames.length;
   const methods: CompareMethod[] = ['sws', ...request.baselines.filter((b, i, all) => all.indexOf(b) === i)];
   const rows: CompareRow[] = [];
@@ -108,16 +132,16 @@ export async function runCompare(request: CompareRequest, ctx: JobContext, optio
     for (const depth of request.depths) {
       for (const method of methods) {
         const lrs = method === 'scratch' ? request.scratchLrs ?? defaultScratchLrs(request.optim) : [request.optim.lr];
-        const tried: { lr: number; top1_1ep: number; top1_final: number; top5_final: number; seconds: number; layersSource?: number[]; params: number; network: VisionTransformer }[] = [];
+        const tried: { lr: number; top1_1ep: number; top1_final: number; top5_final: number; top1ByEpoch: number[]; head: 'inherited' | 'fresh'; seconds: number; layersSource?: number[]; params: number; network: VisionTransformer }[] = [];
         for (const lr of lrs) {
-          const { network, layersSource } = initialNetwork(method, depth, numClasses, request.seed, inputs);
-          const started = Date.now();
+          const { network, layersSource, head } = initialNetwork(method, depth, numClasses, request.seed, inputs);
           const phaseName = `${prefix}${method}-d${depth}${lrs.length > 1 ? `-lr${lr}` : ''}`;
           const phase = await runPhase(ctx, phaseName, { network, train: loaders.train, val: evalLoader, optim: { ...request.optim, lr }, seed: request.seed });
           const first = phase.history[0]?.val;
           const last = phase.history.at(-1)?.val;
           if (!first || !last) throw new Error(`${phaseName}: no evaluation recorded`);
-          tried.push({ lr, top1_1ep: first.top1, top1_final: last.top1, top5_final: last.top5, seconds: (Date.now() - started) / 1000, layersSource, params: countNetworkParams(network), network });
+          const top1ByEpoch = phase.history.map((record) => record.val?.top1 ?? NaN);
+          tried.push({ lr, top1_1ep: first.top1, top1_final: last.top1, top5_final: last.top5, top1ByEpoch, head, seconds: phase.history.reduce((a, r) => a + r.seconds, 0), layersSource, params: countNetworkParams(network), network });
           ctx.emit({ type: 'metric', phase: phaseName, name: 'top1', value: last.top1 });
         }
         const best = tried.reduce((a, b) => (b.top1_final > a.top1_final ? b : a));
@@ -129,6 +153,8 @@ export async function runCompare(request: CompareRequest, ctx: JobContext, optio
           top1_1ep: best.top1_1ep,
           top1_final: best.top1_final,
           top5_final: best.top5_final,
+          top1ByEpoch: best.top1ByEpoch,
+          head: best.head,
           lr: best.lr,
           epochs: request.optim.epochs,
           ...(tried.length > 1 ? { lrsTried: tried.map(({ lr, top1_1ep, top1_final }) => ({ lr, top1_1ep, top1_final })) } : {}),

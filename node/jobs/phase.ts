@@ -57,7 +57,7 @@ function assignWeights(network: Network, tensors: TensorMap, source: string): vo
     if (!t || t.shape.join(',') !== v.shape.join(',')) {
       throw new Error(`${source}: no weights for "${name}" of shape [${v.shape}] (the checkpoint belongs to another model)`);
     }
-    v.assign(tf.tensor(t.data, v.shape));
+    tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
   }
 }
 

@@ -44,9 +44,13 @@ async function main(): Promise<void> {
   let version = -1;
   const reload = (next: number) => {
     if (next === version) return;
-    for (const e of init.paramLayout.entries) {
-      params.get(e.name)!.assign(tf.tensor(paramView.subarray(e.offset, e.offset + e.size), e.shape));
-    }
+    // In a tidy: Variable.assign keeps a reference to the new value's data, so the
+    // temporary tensor must be disposed or every reload leaks a copy of the weights.
+    tf.tidy(() => {
+      for (const e of init.paramLayout.entries) {
+        params.get(e.name)!.assign(tf.tensor(paramView.subarray(e.offset, e.offset + e.size), e.shape));
+      }
+    });
     version = next;
   };
   const teacherLogits = (images: Float32Array, size: number): Float32Array => {
