@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type * as Electron from 'electron';
 import type { ComputeInfo } from '../engine/compute/service.js';
 import type { ClosableHost } from '../node/compute/source.js';
+import { webPreferences } from './web-preferences.js';
 
 type ElectronModule = typeof Electron;
 
@@ -33,17 +34,7 @@ export function enableWebGpuSwitches(app: Pick<ElectronModule['app'], 'commandLi
 
 /** The hidden window's preferences: the studio's security settings, no throttling when hidden. */
 export function computeWebPreferences(preload: string) {
-  return {
-    preload,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    backgroundThrottling: false,
-    spellcheck: false,
-  } as const;
+  return { ...webPreferences(preload), backgroundThrottling: false } as const;
 }
 
 export interface ComputeWindowOptions {

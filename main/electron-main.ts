@@ -23,6 +23,7 @@ import { menuTemplate } from './menu.js';
 import { openJobApi, type OpenedJobApi } from '../server/job-api.js';
 import { OnDemandComputeHost } from '../node/compute/source.js';
 import { enableWebGpuSwitches, openComputeWindow } from './compute-window.js';
+import { webPreferences } from './web-preferences.js';
 
 type ElectronModule = typeof electron;
 type Window = InstanceType<ElectronModule['BrowserWindow']>;
@@ -30,20 +31,6 @@ type Window = InstanceType<ElectronModule['BrowserWindow']>;
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD_FILE = path.join(here, 'preload.cjs');
 const DOCS_URL = 'https://github.com/AlphaXia/SWS';
-
-/** The secure webPreferences of the studio window (tested). */
-export function webPreferences(preload: string) {
-  return {
-    preload,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    spellcheck: false,
-  } as const;
-}
 
 export interface ShellOptions {
   /** renderer-dist/index.html, or a dev server URL (LEARNGENE_RENDERER_URL). */
