@@ -13,14 +13,13 @@
 // bench/results/latest.md. Needs dist/ built (npm run bench does it) and, for the
 // reference, /usr/bin/python3 with torch (skipped with the reason otherwise).
 
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gitState, packageVersion, root, tryRun } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '2' },
@@ -80,22 +79,6 @@ function median(values) {
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function tryRun(command, argv) {
-  try {
-    return execFileSync(command, argv, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function packageVersion(name) {
-  try {
-    return JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return null;
-  }
-}
-
 function machine() {
   const cpus = os.cpus();
   return {
@@ -110,8 +93,7 @@ function machine() {
     torch: tryRun(args.python, ['-c', 'import torch; print(torch.__version__)']),
     python: tryRun(args.python, ['--version']),
     blas: tryRun(args.python, ['-c', 'import torch; c=torch.__config__.show(); import re; m=re.search(r"BLAS_INFO=(\\w+)", c); print(m.group(1) if m else "?")']),
-    git: tryRun('git', ['rev-parse', '--short', 'HEAD']),
-    gitDirty: (tryRun('git', ['status', '--porcelain']) ?? '').length > 0,
+    ...gitState(),
   };
 }
 

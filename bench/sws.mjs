@@ -24,14 +24,13 @@
 // same command is run again, and a changed plan never reuses stale weights.
 
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gitState, packageVersion, root } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 
@@ -123,22 +122,6 @@ function log(message) {
 }
 const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
 const hash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
-
-function tryRun(command, argv) {
-  try {
-    return execFileSync(command, argv, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function packageVersion(name) {
-  try {
-    return JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return null;
-  }
-}
 
 async function checkData() {
   const dir = args.data ?? SYSTEM_FASHION_MNIST;
@@ -391,8 +374,7 @@ async function main() {
     backend: `${backend.name} (${backend.detail})`,
     tfjs: packageVersion('@tensorflow/tfjs-core'),
     onnxruntime: packageVersion('onnxruntime-node'),
-    git: tryRun('git', ['rev-parse', '--short', 'HEAD']),
-    gitDirty: (tryRun('git', ['status', '--porcelain']) ?? '').length > 0,
+    ...gitState(),
   };
   const trainSizes = {
     teacher: pretrain.filter((p) => p.name === 'teacher').map((p) => `${p.setting}: ${p.trainImages}`),
