@@ -10,7 +10,7 @@ import { COMMON_OPTIONS, DATA_OPTIONS, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom,
 import { runRequest } from './run-request.js';
 import type { TrainRequest, EvaluateRequest } from '../shared/api.js';
 import type { ViTConfig } from '../shared/config.js';
-import { detectBackends, initBackend } from '../node/backends.js';
+import { autoChoice, detectBackends, initBackend } from '../node/backends.js';
 import { loadAnyModel, importModel } from '../node/import.js';
 import { exportModel, EXPORT_FORMATS, type ExportFormat } from '../node/export/index.js';
 import { OnnxClassifier } from '../node/onnx-teacher.js';
@@ -225,13 +225,13 @@ export const COMMANDS: Record<string, Command> = {
   backends: {
     spec: {
       name: 'backends',
-      summary: 'which TensorFlow.js backends work here, and why the others do not',
+      summary: 'which compute backends (onnxruntime execution providers, TensorFlow.js) work here, and why the others do not',
       usage: 'learngene backends [--json]',
       options: { json: COMMON_OPTIONS.json!, help: COMMON_OPTIONS.help! },
     },
     async run() {
       const statuses = await detectBackends();
-      const chosen = statuses.find((s) => s.usable);
+      const chosen = autoChoice(statuses);
       const width = Math.max(...statuses.map((s) => s.name.length));
       const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}`);
       lines.push('', chosen ? `* default: ${chosen.name} (override with --backend)` : 'no usable backend');

@@ -200,8 +200,14 @@ export type StudioMethod = (typeof STUDIO_METHODS)[number];
 export interface BackendInfo {
   name: string;
   usable: boolean;
-  /** What it is when usable ("WebAssembly · SIMD · 1 thread"), why not otherwise. */
+  /** What it is when usable ("onnxruntime 1.30 · CPU · 2 threads"), why not otherwise. */
   detail: string;
+  /** Runs on a GPU (or a GPU API). */
+  gpu?: boolean;
+  /** A CPU emulation of a GPU API (SwiftShader): right answers, no speed. */
+  emulated?: boolean;
+  /** What jobs on `auto` run on. */
+  default?: boolean;
 }
 
 export interface ProjectInfo {
@@ -386,8 +392,19 @@ export function validateRequest(request: JobRequest): ValidationIssue[] {
   }
 }
 
-/** Backends a job may ask for (node/backends.ts BACKEND_PREFERENCE, plus 'auto'). */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * Every compute backend, in the order `auto` considers them (node/backends.ts): GPU
+ * execution providers of onnxruntime, its CPU EP, then the TensorFlow.js backends.
+ */
+export const BACKEND_NAMES = [
+  'onnxruntime-cuda', 'onnxruntime-dml', 'onnxruntime-coreml', 'onnxruntime-webgpu', 'onnxruntime',
+  'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu',
+] as const;
+
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Backends a job may ask for. */
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 
 /** Validation of submit/resume options, as the GUI's run dialog names them. */
 export function validateSubmitOptions(options: SubmitOptions): ValidationIssue[] {
