@@ -348,7 +348,6 @@ export async function initBackend(requested?: string, options: InitBackendOption
     setDefaultStepExecutor((task) => (onnxTrainable(task.network) ? new OnnxStepExecutor(task, runtime) : null));
     const inference = new OnnxInference(runtime);
     setDefaultLogitsRunner((network, batch) => inference.logits(network, batch));
-    status.detail = `${runtime.description} (${status.detail.replace(/^onnxruntime [^ ]+ · /, '')})`;
   } else if (status.name === 'webgpu') {
     // (the detail already names the adapter)
     const [{ LaunchedHostGradients }, { networkSpec }] = await Promise.all([import('./compute/gradients.js'), import('../engine/model/spec.js')]);

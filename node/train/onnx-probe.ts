@@ -88,7 +88,7 @@ export async function probeHere(backend: OnnxBackendName): Promise<OnnxProbeResu
   };
   const cpu = await timeRuns(await ort.InferenceSession.create(step(true), sessionOptions('onnxruntime')));
   if (backend === 'onnxruntime') {
-    return { usable: true, detail: `MLAS CPU kernels · ${sessionOptions('onnxruntime').intraOpNumThreads} threads`, stepMs: cpu.ms, cpuStepMs: cpu.ms };
+    return { usable: true, detail: `CPU execution provider (MLAS) · ${sessionOptions('onnxruntime').intraOpNumThreads} threads`, stepMs: cpu.ms, cpuStepMs: cpu.ms };
   }
   let ep;
   try {
