@@ -19,7 +19,6 @@ import { wasmKernelsActive, wasmKernelsFailure } from '../engine/kernels/wasm-ke
 import { setDefaultGradientComputer } from '../engine/train/gradients.js';
 import { setDefaultLogitsRunner, setDefaultStepExecutor } from '../engine/train/executor.js';
 import type { ComputeHost, WebGpuStatus } from './compute/host.js';
-import { defaultWorkerCount, installParallelTraining } from './train/parallel.js';
 import { createOrtRuntime, isOnnxBackend, ONNX_BACKENDS, type OnnxBackendName, ortVersion, setActiveOnnxBackend } from './train/onnx-runtime.js';
 import type { OnnxProbeResult } from './train/onnx-probe.js';
 import { writeFileAtomic } from './fs/atomic.js';
@@ -195,9 +194,7 @@ async function probeTfjs(name: TfjsBackendName, context: ProbeContext = {}): Pro
       const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
       const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi-threaded' : '1 thread';
       const kernels = wasmKernelsActive() ? 'Learngene SIMD kernels' : `XNNPACK only (${wasmKernelsFailure() ?? 'kernels off'})`;
-      const workers = defaultWorkerCount();
-      const parallel = workers > 1 ? ` · training data-parallel on ${workers} threads` : '';
-      return { name, usable: true, detail: `TensorFlow.js WebAssembly${simd ? ' · SIMD' : ''} · ${threads} per instance · ${kernels}${parallel}` };
+      return { name, usable: true, detail: `TensorFlow.js WebAssembly${simd ? ' · SIMD' : ''} · ${threads} · ${kernels}` };
     }
     await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend('cpu'))) return { name, usable: false, detail: 'cpu backend did not initialize' };
@@ -353,9 +350,6 @@ export async function initBackend(requested?: string, options: InitBackendOption
     const [{ LaunchedHostGradients }, { networkSpec }] = await Promise.all([import('./compute/gradients.js'), import('../engine/model/spec.js')]);
     const launch = provided?.connect ?? (async () => (await import('./compute/chromium.js')).launchChromiumHost());
     setDefaultGradientComputer((network) => (networkSpec(network) ? new LaunchedHostGradients(network, launch) : null));
-  } else if (status.name === 'wasm') {
-    // Training on wasm spreads each batch over worker threads, one wasm instance per core.
-    installParallelTraining();
   }
   return status;
 }
