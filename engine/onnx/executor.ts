@@ -24,7 +24,11 @@ export interface OrtTensorLike {
 }
 
 export interface OrtSessionLike {
-  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
+  /**
+   * Runs the graph. With `fetches`, only those outputs are returned, and a tensor given
+   * for an output is written in place (onnxruntime's pre-allocated outputs).
+   */
+  run(feeds: Record<string, OrtTensorLike>, fetches?: Record<string, OrtTensorLike | null>): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
 }
 
@@ -115,6 +119,8 @@ export class OnnxStepExecutor implements StepExecutor {
   private readonly frozenWeights: Float32Array | null;
   private adamM: Float32Array;
   private adamV: Float32Array;
+  /** Where the next step writes its weights and moments (swapped in when its loss is finite). */
+  private spare: { weights: Float32Array; adamM: Float32Array; adamV: Float32Array } | null = null;
   private stepCount = 0;
   /** Whether the network's variables hold `weights`. */
   private networkCurrent = true;
@@ -188,15 +194,28 @@ export class OnnxStepExecutor implements StepExecutor {
       if (!dropPath) throw new Error('drop-path in training needs the step\'s scales');
       feeds[STEP_IO.dropPath] = r.tensor(dropPathValues(dropPath, batch.size), [config.depth, 2, batch.size]);
     }
-    const out = await session.run(feeds);
+    // The new weights and moments go into the spare buffers (no allocation per step); the
+    // current ones stay intact until the step is known to be good.
+    const n = this.trainableLayout.floats;
+    const spare = (this.spare ??= { weights: new Float32Array(n), adamM: new Float32Array(n), adamV: new Float32Array(n) });
+    const out = await session.run(feeds, {
+      [STEP_IO.paramsOut]: r.tensor(spare.weights, [n]),
+      [STEP_IO.adamMOut]: r.tensor(spare.adamM, [n]),
+      [STEP_IO.adamVOut]: r.tensor(spare.adamV, [n]),
+      [STEP_IO.loss]: null,
+      [STEP_IO.ce]: null,
+      [STEP_IO.gradNorm]: null,
+      ...(this.task.distilling ? { [STEP_IO.kd]: null } : {}),
+    });
     const scalar = (name: string) => floats(out[name], name)[0]!;
     const losses: Record<string, number> = { total: scalar(STEP_IO.loss), ce: scalar(STEP_IO.ce) };
     if (this.task.distilling) losses.kd = scalar(STEP_IO.kd);
     if (!Number.isFinite(losses.total)) return losses;
     losses.gradNorm = scalar(STEP_IO.gradNorm);
-    this.weights = floats(out[STEP_IO.paramsOut], STEP_IO.paramsOut);
-    this.adamM = floats(out[STEP_IO.adamMOut], STEP_IO.adamMOut);
-    this.adamV = floats(out[STEP_IO.adamVOut], STEP_IO.adamVOut);
+    this.spare = { weights: this.weights, adamM: this.adamM, adamV: this.adamV };
+    this.weights = spare.weights;
+    this.adamM = spare.adamM;
+    this.adamV = spare.adamV;
     this.stepCount = t;
     this.networkCurrent = false;
     return losses;

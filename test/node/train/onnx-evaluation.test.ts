@@ -14,7 +14,7 @@ import { createViT, disposeParams, forward, type Network, tensorsFromParams } fr
 import { createAuxNet } from '../../../engine/sws/auxnet.js';
 import { NetworkTeacher } from '../../../engine/train/model-teacher.js';
 import { CachedTeacher } from '../../../engine/train/teacher-cache.js';
-import { type BatchSource, Trainer, type TrainPosition } from '../../../engine/train/loop.js';
+import { type BatchSource, NonFiniteLossError, Trainer, type TrainPosition } from '../../../engine/train/loop.js';
 import { LocalGradients } from '../../../engine/train/gradients.js';
 import { TfjsStepExecutor } from '../../../engine/train/executor.js';
 import { OnnxInference, OnnxStepExecutor } from '../../../engine/onnx/executor.js';
@@ -85,7 +85,7 @@ describe('evaluation and teachers in onnxruntime', () => {
   });
 });
 
-describe('a Trainer on onnxruntime resumes', () => {
+describe('a Trainer on onnxruntime', () => {
   const optim: OptimConfig = { ...DEFAULT_OPTIM, epochs: 2, batchSize: 6, lr: 3e-3, warmupEpochs: 0.5, labelSmoothing: 0.1 };
   const source: BatchSource = { stepsPerEpoch: 3, batchSize: 6, batch: async (epoch, step) => makeBatch(6, epoch * 10 + step) };
   interface Saved { position: TrainPosition; optimizer: TensorMap; weights: TensorMap }
@@ -115,7 +115,27 @@ describe('a Trainer on onnxruntime resumes', () => {
   const onnx = async (net: Network) => new OnnxStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, await createOrtRuntime('onnxruntime', { threads: 2 }));
   const tfjs = async (net: Network) => new TfjsStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, new LocalGradients());
 
-  it('bit-exactly on the same backend and thread count, and within tolerance on tfjs', async () => {
+  it('stops on a non-finite loss with the last good weights and moments', async () => {
+    await useBackend('cpu');
+    const net = createViT({ ...config, dropPath: 0 }, 2);
+    const good = makeBatch(2, 1);
+    const bad: Batch = { ...good, images: new Float32Array(good.images.length).fill(NaN) };
+    const source: BatchSource = { stepsPerEpoch: 2, batchSize: 2, batch: async (_epoch, step) => (step === 0 ? good : bad) };
+    const executor = await onnx(net);
+    const trainer = new Trainer({ phase: 'nan-test', network: net, train: source, val: null, optim: { ...optim, epochs: 1 }, seed: 1, executor });
+    let afterGood: { weights: TensorMap; moments: TensorMap } | null = null;
+    trainer.task.hooks = { afterStep: async () => void (afterGood ??= { weights: tensorsFromParams(trainer.weights()), moments: trainer.optimizerState() }) };
+    await expect(trainer.run()).rejects.toThrow(/nan-test: loss became NaN at epoch 1, step 2/);
+    const weights = tensorsFromParams(trainer.weights());
+    for (const [name, t] of afterGood!.weights) expect(Array.from(weights.get(name)!.data), name).toEqual(Array.from(t.data));
+    for (const [name, t] of trainer.optimizerState()) expect(Array.from(t.data), name).toEqual(Array.from(afterGood!.moments.get(name)!.data));
+    expect(trainer.position.globalStep).toBe(1);
+    executor.dispose();
+    trainer.dispose();
+    disposeParams(net.params);
+  });
+
+  it('resumes bit-exactly on the same backend and thread count, and within tolerance on tfjs', async () => {
     await useBackend('cpu');
     const whole = await train(onnx);
     const first = await train(onnx, 4); // stops mid-epoch 2
