@@ -303,8 +303,12 @@ export class OnnxClassifier {
     return this.runRaw(convertImages(images, count, source, this.format), count);
   }
 
-  async dispose(): Promise<void> {
-    await this.session.release();
+  private released: Promise<void> | null = null;
+
+  /** Releases the session; later calls are no-ops (the distill job's teacher and its opener both dispose it). */
+  dispose(): Promise<void> {
+    this.released ??= this.session.release();
+    return this.released;
   }
 }
 
