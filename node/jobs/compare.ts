@@ -40,7 +40,7 @@ export function formatCompareTable(rows: CompareRow[], epochs: number): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
-interface CompareInputs {
+export interface CompareInputs {
   sws: LoadedLearngene;
   tleg: LoadedLearngene | null;
   teacher: { config: ViTConfig; params: Params; classNames: string[] } | null;
@@ -58,7 +58,7 @@ export function sameLabelSet(source: readonly string[], target: readonly string[
 }
 
 /** The initial network of a method at a depth. */
-function initialNetwork(method: CompareMethod, depth: number, numClasses: number, seed: number, inputs: CompareInputs): { network: VisionTransformer; layersSource?: number[]; head: 'inherited' | 'fresh' } {
+export function initialNetwork(method: CompareMethod, depth: number, numClasses: number, seed: number, inputs: CompareInputs): { network: VisionTransformer; layersSource?: number[]; head: 'inherited' | 'fresh' } {
   // A head is inherited only when its source has one for the same label set; otherwise
   // it starts fresh (the same seeded init as a grown descendant's fresh head).
   const withHead = (network: VisionTransformer, inherited: boolean, sourceClasses: readonly string[]) =>
