@@ -88,20 +88,20 @@ const PLANS = {
     testLimit: null,
     teachers: {
       'cnn-onnx': { epochs: 3, lr: 2e-3, batch: 128 },
-      vit: { depth: 6, ...AUX_SHAPE, epochs: 2, lr: 2e-3, warmupEpochs: 0.3 },
+      vit: { depth: 8, ...AUX_SHAPE, epochs: 2, lr: 2e-3, warmupEpochs: 0.3 },
     },
     aux: { stages: [2, 2, 2, 2], ...AUX_SHAPE, epochs: 2, lr: 2e-3, warmupEpochs: 0.3, alpha: 1, tau: 1 },
     // Methods per teacher (scratch is the same runs under both).
     methods: { 'cnn-onnx': ['sws', 'tleg', 'scratch'], vit: ['sws', 'teacher-copy', 'scratch'] },
-    depths: [2, 4, 6],
-    finetune: { limit: 4000, epochs: 2, warmupEpochs: 0.3 },
+    depths: [2, 3, 4, 6, 8],
+    finetune: { limit: 5000, epochs: 2, warmupEpochs: 0.3 },
     seeds: [0, 1, 2],
     lrSearch: { factor: 2, trials: 4, maxTrials: 7, centre: { scratch: 2e-3, sws: 5e-4, tleg: 5e-4, 'teacher-copy': 5e-4 } },
     fewImages: { teacher: 'cnn-onnx', limit: 1000, epochs: 3, depths: [2, 6], methods: ['sws', 'scratch'] },
     cost: { teacher: 'cnn-onnx', depths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], capEpochs: 2, evalsPerEpoch: 4, lrCheckDepth: 4, lrMultipliers: [0.5, 1, 2] },
     ablations: {
       teacher: 'cnn-onnx',
-      depths: [4],
+      depths: [2, 6],
       variants: [
         { variant: 'stages 1,2,3,2', changed: 'stages', stages: [1, 2, 3, 2] },
         { variant: 'stages 4,4', changed: 'stages', stages: [4, 4] },
@@ -113,21 +113,21 @@ const PLANS = {
   quick: {
     batchSize: 64,
     split: { valPerClass: 100, seed: 13 },
-    poolLimit: 3000,
+    poolLimit: 4000,
     valLimit: null,
     testLimit: 1000,
     teachers: {
-      'cnn-onnx': { epochs: 1, lr: 2e-3, batch: 128 },
-      vit: { depth: 2, ...AUX_SHAPE, epochs: 1, lr: 2e-3, warmupEpochs: 0.3 },
+      'cnn-onnx': { epochs: 2, lr: 2e-3, batch: 128 },
+      vit: { depth: 2, ...AUX_SHAPE, epochs: 2, lr: 2e-3, warmupEpochs: 0.3 },
     },
-    aux: { stages: [1, 1], ...AUX_SHAPE, epochs: 1, lr: 2e-3, warmupEpochs: 0.3, alpha: 1, tau: 1 },
+    aux: { stages: [1, 1], ...AUX_SHAPE, epochs: 2, lr: 2e-3, warmupEpochs: 0.3, alpha: 1, tau: 1 },
     methods: { 'cnn-onnx': ['sws', 'tleg', 'scratch'], vit: ['sws', 'teacher-copy', 'scratch'] },
     depths: [1, 2],
-    finetune: { limit: 500, epochs: 2, warmupEpochs: 0.3 },
+    finetune: { limit: 600, epochs: 2, warmupEpochs: 0.3 },
     seeds: [0, 1, 2],
     lrSearch: { factor: 2, trials: 4, maxTrials: 5, centre: { scratch: 2e-3, sws: 5e-4, tleg: 5e-4, 'teacher-copy': 5e-4 } },
     fewImages: { teacher: 'cnn-onnx', limit: 200, epochs: 2, depths: [2], methods: ['sws', 'scratch'] },
-    cost: { teacher: 'cnn-onnx', depths: [1, 2, 3], capEpochs: 1, evalsPerEpoch: 2, lrCheckDepth: 2, lrMultipliers: [0.5, 1, 2] },
+    cost: { teacher: 'cnn-onnx', depths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], capEpochs: 1, evalsPerEpoch: 2, lrCheckDepth: 2, lrMultipliers: [0.5, 1, 2] },
     ablations: {
       teacher: 'cnn-onnx',
       depths: [2],
@@ -377,6 +377,11 @@ async function main() {
   log(`backend: ${backend.name} (${backend.detail}); work folder ${WORK}; ${MODE} plan; lane ${LANE + 1} of ${LANES}`);
 
   const P = PLAN;
+  // Depths whose learning rates later steps reuse must be among the searched ones.
+  for (const [what, depths] of [['cost.lrCheckDepth', [P.cost.lrCheckDepth]], ['ablations.depths', P.ablations.depths]]) {
+    const missing = depths.filter((d) => !P.depths.includes(d));
+    if (missing.length > 0) throw new Error(`plan: ${what} ${missing.join(', ')} must be among depths ${P.depths.join(', ')} (their learning rates come from the search there)`);
+  }
   const seed0 = P.seeds[0];
   const optim = (o) => ({ ...DEFAULT_OPTIM, batchSize: P.batchSize, epochs: o.epochs, lr: o.lr, warmupEpochs: o.warmupEpochs });
   const notes = [];
@@ -584,6 +589,8 @@ async function main() {
   const F = P.fewImages;
   if (!skip.has('few-images')) addSetting('few-images', [F.teacher], () => F.methods, F.depths, { limit: F.limit, epochs: F.epochs, warmupEpochs: P.finetune.warmupEpochs });
   else notes.push('The few-images setting was skipped (--skip few-images).');
+  // Deepest (longest) first, so neither lane is left alone with a long task at the end.
+  cellPlan.sort((a, b) => b.depth - a.depth);
   const cellResults = await phase('descendants', cellPlan.map((c) => ({ name: `${c.setting} ${c.teacher ?? 'shared'} ${c.method} d${c.depth}`, file: path.join(c.dir, 'cell.json'), compute: () => computeCell(c) })));
   const cells = new Map(cellPlan.map((c, i) => [c.id, cellResults[i]]));
   const rows = rowPlan.map((r) => report.rowFromCell(cells.get(r.id), r.teacher, r.shared));
@@ -663,10 +670,11 @@ async function main() {
     const bestCheck = [...check].sort((a, b) => (a.lowerBound - b.lowerBound) || (a.scratchImages - b.scratchImages) || (b.scratchBest - a.scratchBest))[0];
     const multiplier = bestCheck.multiplier;
     log(`cost: scratch lr multiplier ${multiplier} chosen at depth ${C.lrCheckDepth} on validation`);
-    const longTasks = C.depths.map((depth) => scratchTask(depth, stats.roundLr(chosenLr(C.teacher, 'scratch', nearest(depth)) * multiplier), swsFor[depth].val));
+    const longTasks = [...C.depths].sort((a, b) => b - a).map((depth) => scratchTask(depth, stats.roundLr(chosenLr(C.teacher, 'scratch', nearest(depth)) * multiplier), swsFor[depth].val));
     const longResults = await phase('scratch to target', longTasks);
     costRuns = swsTasks.length + checkSpecs.length + longTasks.filter((t) => !phaseA.some((a) => a.file === t.file)).length;
-    const sizes = C.depths.map((depth, i) => report.costSize({ depth, params: mainCell(C.teacher, 'sws', depth)?.params ?? paramsOf(sizeConfig(depth)), flopsPerImage: flops.vitTrainFlops(sizeConfig(depth)), sws: swsFor[depth], scratch: longResults[i] }));
+    const byDepth = new Map([...C.depths].sort((a, b) => b - a).map((depth, i) => [depth, longResults[i]]));
+    const sizes = C.depths.map((depth) => report.costSize({ depth, params: mainCell(C.teacher, 'sws', depth)?.params ?? paramsOf(sizeConfig(depth)), flopsPerImage: flops.vitTrainFlops(sizeConfig(depth)), sws: swsFor[depth], scratch: byDepth.get(depth) }));
     const cost = report.measuredCost({ teacher: C.teacher, learngene: costLg.cost, teacherTraining: { flops: teacherCost[C.teacher].flops, seconds: teacherCost[C.teacher].seconds }, learngeneParams: costLg.learngeneParams, sizes });
     cost.scratchLrCheck = { depth: C.lrCheckDepth, chosenMultiplier: multiplier, interior: stats.isInterior(multiplier, C.lrMultipliers), tried: check.map((c) => ({ multiplier: c.multiplier, lr: c.lr, reachedAtEpochs: c.reachedAtEpochs, best: c.scratchBest })) };
     if (!cost.scratchLrCheck.interior) notes.push(`Cost experiment: the scratch lr multiplier chosen at depth ${C.lrCheckDepth} (${multiplier}) is at the edge of ${C.lrMultipliers.join(', ')}.`);

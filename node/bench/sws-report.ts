@@ -477,6 +477,34 @@ export function paperClaims(r: Pick<SwsBenchResult, 'comparisons' | 'costs'>): C
   return claims;
 }
 
+/**
+ * Where the learngene pays the most, read off the measurements: the SWS − scratch margin
+ * with few fine-tuning images against the main setting at the same depths, and the cost
+ * ratio as the number of sizes grows (with the per-size limit it tends to).
+ */
+export function regimeFindings(r: Pick<SwsBenchResult, 'comparisons' | 'costs' | 'rows'>): string[] {
+  const lines: string[] = [];
+  const few = r.comparisons.filter((c) => c.setting === 'few-images' && c.b === 'scratch');
+  for (const metric of ['top1_1ep', 'top1_final'] as const) {
+    const parts = few.filter((c) => c.metric === metric).map((f) => {
+      const main = r.comparisons.find((c) => c.setting === 'same-labels' && c.teacher === f.teacher && c.depth === f.depth && c.b === 'scratch' && c.metric === metric);
+      return `depth ${f.depth}: ${pts(f.mean)} ${interval(f.ci95)} with few images vs ${main ? `${pts(main.mean)} ${interval(main.ci95)}` : '—'} in the main setting`;
+    });
+    if (parts.length) {
+      const fewRow = r.rows.find((row) => row.setting === 'few-images');
+      const mainRow = r.rows.find((row) => row.setting === 'same-labels');
+      lines.push(`Fewer fine-tuning images (${fewRow?.trainImages.toLocaleString('en-US')} vs ${mainRow?.trainImages.toLocaleString('en-US')} per epoch, ${TEACHER_LABEL[few[0]!.teacher]}), SWS − scratch ${metric === 'top1_1ep' ? 'after 1 epoch' : 'at the end'}: ${parts.join('; ')}.`);
+    }
+  }
+  for (const c of r.costs) {
+    const ge = c.lowerBound ? '≥ ' : '';
+    const best = c.bySizes.reduce((a, b) => (b.costRatio > a.costRatio ? b : a), c.bySizes[0]!);
+    const perSize = c.scratch.flops / Math.max(c.finetune.flops, 1);
+    lines.push(`More sizes: the FLOPs ratio goes from ${ge}${c.bySizes[0]!.costRatio.toFixed(2)}× for one size to ${ge}${c.bySizes.at(-1)!.costRatio.toFixed(2)}× for ${c.bySizes.length} (highest: ${ge}${best.costRatio.toFixed(2)}× at ${best.k}); each further size costs a fine-tune instead of a scratch run, so with many sizes the ratio tends to ${ge}${perSize.toFixed(1)}× (scratch to target / fine-tuning, per size, measured) — a projection beyond the ${c.bySizes.length} sizes measured, not a measurement.`);
+  }
+  return lines;
+}
+
 // ------------------------------------------------------------------ the JSON
 
 export interface PretrainPhase {
@@ -683,6 +711,12 @@ export function renderMarkdown(r: SwsBenchResult, extras: MarkdownExtras = {}): 
   lines.push('## Training cost, measured', '');
   if (r.costs.length === 0) lines.push('Not measured in this run.', '');
   for (const c of r.costs) lines.push(...costSection(c), '');
+  const regimes = regimeFindings(r);
+  if (regimes.length > 0) {
+    lines.push('## Where the learngene pays the most', '');
+    for (const line of regimes) lines.push(`- ${line}`);
+    lines.push('');
+  }
   if (r.ablations.length > 0) {
     lines.push('## Ablations (what to set up a run with)', '');
     lines.push('Test top-1 (%) of SWS descendants (mean ± 95% half-width over seeds) grown from learngenes distilled with one setting changed; the change against the reference in points, paired by seed, with its 95% interval ("≈": no difference called).', '');

@@ -20,6 +20,7 @@ import {
   type CostSize,
   measuredCost,
   paperClaims,
+  regimeFindings,
   renderCostSvg,
   renderMarkdown,
   renderSvg,
@@ -243,6 +244,20 @@ describe('ablations, acceptance, claims', () => {
     expect(claims.get('pre-training')!.verdict).toBe(cost.pretrainRatio >= 10 ? 'holds' : cost.pretrainRatio > 1 ? 'partly' : 'does not hold');
     // Here the learngene costs more than scratch to target over all 10 sizes.
     expect(claims.get('training-cost')!.verdict).toBe('does not hold');
+  });
+
+  it('reads where the learngene pays the most: few images against the main setting, and more sizes', () => {
+    const r = synthetic();
+    const fewRows = [
+      rowFromCell({ ...cell('sws', 2, [0.7, 0.72, 0.74], [0.75, 0.76, 0.77]), setting: 'few-images', trainImages: 960 }, 'cnn-onnx'),
+      rowFromCell({ ...cell('scratch', 2, [0.5, 0.5, 0.5], [0.6, 0.6, 0.6]), setting: 'few-images', trainImages: 960 }, 'cnn-onnx'),
+    ];
+    const lines = regimeFindings({ ...r, rows: [...r.rows, ...fewRows], comparisons: comparisons([...r.rows, ...fewRows]) });
+    expect(lines[0]).toBe('Fewer fine-tuning images (960 vs 2,000 per epoch, CNN teacher (ONNX)), SWS − scratch after 1 epoch: depth 2: +22.00 [+17.03, +26.97] with few images vs +10.67 [+9.23, +12.10] in the main setting.');
+    expect(lines[1]).toContain('at the end: depth 2: +16.00 [+13.52, +18.48] with few images vs +2.33 [+0.90, +3.77]');
+    const c = r.costs[0]!;
+    expect(lines[2]).toContain(`to ≥ ${c.bySizes.at(-1)!.costRatio.toFixed(2)}× for 10`);
+    expect(lines[2]).toContain(`tends to ≥ ${(c.scratch.flops / c.finetune.flops).toFixed(1)}×`);
   });
 
   it('counts the trial budget per method, a shared scratch search once', () => {
