@@ -9,13 +9,16 @@ import { LEARNGENE_FORMAT, learngeneParamCount } from '../engine/sws/learngene.j
 import { countParams } from '../engine/model/params.js';
 import { formatInspectReport, inspectDataset } from '../node/data/inspect.js';
 import { MODEL_FILE } from '../node/model-store.js';
-import type { ViTConfig } from '../shared/config.js';
+import { type ViTConfig, attnDim, mlpHidden } from '../shared/config.js';
 import { describeModelForInspect, type ModelDescription } from '../node/export/index.js';
 
 export const LEARNGENE_FILE = 'learngene.safetensors';
 
 function describeConfig(c: ViTConfig): string {
-  return `ViT ${c.imageSize}×${c.imageSize}×${c.channels}, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, mlp ×${c.mlpRatio}, ${c.pooling} pooling, GELU ${c.gelu}, LN eps ${c.layerNormEps}, ${c.numClasses} classes`;
+  // A pruned model's attention is heads × headDim wide (not dim) and its MLP any width.
+  const heads = c.headDim === undefined ? `heads ${c.heads}` : `heads ${c.heads} × ${c.headDim} (attention ${attnDim(c)} wide)`;
+  const mlp = Number.isInteger(c.mlpRatio) ? `mlp ×${c.mlpRatio}` : `mlp ${mlpHidden(c)} units`;
+  return `ViT ${c.imageSize}×${c.imageSize}×${c.channels}, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, ${heads}, ${mlp}, ${c.pooling} pooling, GELU ${c.gelu}, LN eps ${c.layerNormEps}, ${c.numClasses} classes`;
 }
 
 async function safetensorsBehind(target: string): Promise<string | null> {

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { copyTensorInto } from '../../engine/kernels/wasm-kernels.js';
 import { networkSpec } from '../../engine/model/spec.js';
-import { mlpHidden, numTokens } from '../../shared/config.js';
+import { attnDim, mlpHidden, numTokens } from '../../shared/config.js';
 import type { Batch } from '../../engine/data/types.js';
 import type { Network } from '../../engine/model/vit.js';
 import { forward, sliceDropPath } from '../../engine/model/vit.js';
@@ -64,7 +64,7 @@ export function defaultWorkerCount(): number {
 export function estimateStepGflop(network: Network, batchSize: number): number {
   const c = network.config;
   const tokens = numTokens(c);
-  const perToken = c.depth * (4 * c.dim * c.dim + 2 * c.dim * mlpHidden(c) + 2 * tokens * c.dim);
+  const perToken = c.depth * (4 * c.dim * attnDim(c) + 2 * c.dim * mlpHidden(c) + 2 * tokens * attnDim(c));
   return (6 * perToken * tokens * batchSize) / 1e9;
 }
 
