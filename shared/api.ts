@@ -121,11 +121,57 @@ export interface EvaluateRequest {
   split: 'test' | 'val';
 }
 
+export type ExportFormat = 'onnx' | 'tfjs' | 'timm';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm'];
+
+/** How an int8 ONNX export sets its activation ranges: from calibration images, or at run time. */
+export type CalibrationMethod = 'auto' | 'minmax' | 'percentile';
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['auto', 'minmax', 'percentile'];
+
 export interface ExportRequest {
   kind: 'export';
   model: string;
-  format: 'onnx' | 'tfjs' | 'timm';
+  format: ExportFormat;
   out: string;
+  /**
+   * ONNX only. 'int8': per-channel int8 weights for every MatMul; with `calibration`,
+   * static QDQ with per-tensor activation ranges calibrated on its images; without it,
+   * dynamic (activations quantized at run time from their own range).
+   */
+  quantize?: 'int8';
+  calibration?: {
+    /** A dataset with the model's label set (its training images are used). */
+    data: DataSpec;
+    /** Images to calibrate on (default 256). */
+    images?: number;
+    /** 'auto' (default): MinMax and percentile both tried, the more accurate kept. */
+    method?: CalibrationMethod;
+  };
+}
+
+export type ImportanceKind = 'weight' | 'taylor';
+export const IMPORTANCE_KINDS: readonly ImportanceKind[] = ['weight', 'taylor'];
+
+/**
+ * Structured pruning of a model or a learngene: keep `headsKeep` of each block's attention
+ * heads and `mlpKeep` of its MLP units, a fraction in (0, 1] or a whole count above 1.
+ */
+export interface PruneRequest {
+  kind: 'prune';
+  /** A model (ours or a foreign checkpoint); or `learngene` instead. */
+  model?: string;
+  /** A learngene: its stage blocks are pruned, so every descendant grown from it is smaller. */
+  learngene?: string;
+  out: string;
+  headsKeep: number;
+  mlpKeep: number;
+  /** 'weight' (default): weight norms; 'taylor': first-order Taylor scores on a few batches of `data`. */
+  importance: ImportanceKind;
+  /** Taylor: the labelled images (absent → the default dataset). */
+  data?: DataSpec;
+  /** Taylor: how many training batches of 64 (default 8). */
+  batches?: number;
+  seed: number;
 }
 
 export interface ImportRequest {
@@ -144,7 +190,8 @@ export type JobRequest =
   | DemoRequest
   | EvaluateRequest
   | ExportRequest
-  | ImportRequest;
+  | ImportRequest
+  | PruneRequest;
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -307,6 +354,58 @@ function modelToValidate(model: Partial<ViTConfig>): ViTConfig {
   return config;
 }
 
+function isPositiveInteger(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+function validateExport(request: ExportRequest): ValidationIssue[] {
+  const issues = [...requireText(request.model, 'model'), ...requireText(request.out, 'out')];
+  if (!EXPORT_FORMATS.includes(request.format)) {
+    issues.push({ field: 'format', message: `must be onnx, tfjs or timm, got ${JSON.stringify(request.format)}` });
+  }
+  if (request.quantize !== undefined) {
+    if (request.quantize !== 'int8') issues.push({ field: 'quantize', message: `must be "int8", got ${JSON.stringify(request.quantize)}` });
+    else if (request.format !== 'onnx') issues.push({ field: 'quantize', message: `int8 quantization is for the ONNX export, not ${request.format}` });
+  }
+  const calibration = request.calibration;
+  if (calibration !== undefined) {
+    if (request.quantize !== 'int8') issues.push({ field: 'calibration', message: 'calibration data is only used by an int8 export (--quantize int8)' });
+    issues.push(...validateDataSpec(calibration.data, 'calibration.data.'));
+    if (calibration.images !== undefined && !isPositiveInteger(calibration.images)) {
+      issues.push({ field: 'calibration.images', message: `must be a positive integer, got ${JSON.stringify(calibration.images)}` });
+    }
+    if (calibration.method !== undefined && !CALIBRATION_METHODS.includes(calibration.method)) {
+      issues.push({ field: 'calibration.method', message: `must be one of ${CALIBRATION_METHODS.join(', ')}, got ${JSON.stringify(calibration.method)}` });
+    }
+  }
+  return issues;
+}
+
+/** The keep values a prune request can be checked for before its model is read (the counts need the model). */
+function validateKeep(value: unknown, field: string, what: string): ValidationIssue[] {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    return [{ field, message: `must keep some ${what}: a fraction in (0, 1] or a whole count, got ${JSON.stringify(value)}` }];
+  }
+  if (value > 1 && !Number.isInteger(value)) return [{ field, message: `${value} is neither a fraction in (0, 1] nor a whole count of ${what}` }];
+  return [];
+}
+
+function validatePrune(request: PruneRequest): ValidationIssue[] {
+  const issues = requireText(request.out, 'out');
+  const sources = [request.model, request.learngene].filter((s) => s !== undefined);
+  if (sources.length !== 1) issues.push({ field: 'model', message: 'give exactly one of a model (--model) or a learngene (--learngene) to prune' });
+  else issues.push(...requireText(sources[0], request.model !== undefined ? 'model' : 'learngene'));
+  issues.push(...validateKeep(request.headsKeep, 'headsKeep', 'heads'), ...validateKeep(request.mlpKeep, 'mlpKeep', 'MLP units'));
+  if (!IMPORTANCE_KINDS.includes(request.importance)) {
+    issues.push({ field: 'importance', message: `must be weight or taylor, got ${JSON.stringify(request.importance)}` });
+  }
+  if (request.data !== undefined) issues.push(...validateDataSpec(request.data));
+  if (request.batches !== undefined && !isPositiveInteger(request.batches)) {
+    issues.push({ field: 'batches', message: `must be a positive integer, got ${JSON.stringify(request.batches)}` });
+  }
+  return issues;
+}
+
 /** Validation of a whole request, field paths as the GUI's forms name them. */
 export function validateRequest(request: JobRequest): ValidationIssue[] {
   switch (request.kind) {
@@ -369,13 +468,10 @@ export function validateRequest(request: JobRequest): ValidationIssue[] {
       return [...requireText(request.out, 'out'), ...validateDataSpec(request.data)];
     case 'evaluate':
       return [...requireText(request.model, 'model'), ...validateDataSpec(request.data)];
-    case 'export': {
-      const issues = [...requireText(request.model, 'model'), ...requireText(request.out, 'out')];
-      if (!['onnx', 'tfjs', 'timm'].includes(request.format)) {
-        issues.push({ field: 'format', message: `must be onnx, tfjs or timm, got ${JSON.stringify(request.format)}` });
-      }
-      return issues;
-    }
+    case 'export':
+      return validateExport(request);
+    case 'prune':
+      return validatePrune(request);
     case 'import': {
       const issues = [...requireText(request.source, 'source'), ...requireText(request.out, 'out')];
       if (request.heads !== undefined && !(Number.isInteger(request.heads) && request.heads > 0)) {

@@ -3,7 +3,7 @@
 // event with its job id and time, appends it to runs/<id>/events.jsonl and forwards it
 // to the CLI, the server and the renderer.
 
-export type JobKind = 'train' | 'distill' | 'grow' | 'finetune' | 'compare' | 'export' | 'import' | 'demo' | 'evaluate';
+export type JobKind = 'train' | 'distill' | 'grow' | 'prune' | 'finetune' | 'compare' | 'export' | 'import' | 'demo' | 'evaluate';
 
 export interface EvalMetrics {
   loss: number;

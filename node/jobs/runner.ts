@@ -7,6 +7,7 @@ import { validateRequest } from '../../shared/api.js';
 import type { JobContext } from './phase.js';
 import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
 import { runDistill, runGrow } from './sws-jobs.js';
+import { runPrune } from './prune-jobs.js';
 import { runCompare, runDemo } from './compare.js';
 import { exportModel } from '../export/index.js';
 import { importModel } from '../import.js';
@@ -20,11 +21,12 @@ const handlers: Partial<Record<JobRequest['kind'], JobHandler>> = {
   evaluate: (r) => runEvaluate(r as Extract<JobRequest, { kind: 'evaluate' }>),
   distill: (r, ctx) => runDistill(r as Extract<JobRequest, { kind: 'distill' }>, ctx),
   grow: (r) => runGrow(r as Extract<JobRequest, { kind: 'grow' }>),
+  prune: (r, ctx) => runPrune(r as Extract<JobRequest, { kind: 'prune' }>, ctx),
   compare: (r, ctx) => runCompare(r as Extract<JobRequest, { kind: 'compare' }>, ctx, { saveModels: Boolean((r as Extract<JobRequest, { kind: 'compare' }>).out) }),
   demo: (r, ctx) => runDemo(r as Extract<JobRequest, { kind: 'demo' }>, ctx),
   export: (r) => {
     const request = r as Extract<JobRequest, { kind: 'export' }>;
-    return exportModel(request.model, request.format, request.out);
+    return exportModel(request.model, request.format, request.out, { quantize: request.quantize, calibration: request.calibration });
   },
   import: async (r) => {
     const request = r as Extract<JobRequest, { kind: 'import' }>;
