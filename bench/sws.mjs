@@ -25,11 +25,10 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gitState, packageVersion, root } from './common.mjs';
+import { benchRun, machineFacts, root } from './common.mjs';
 
 const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -107,20 +106,7 @@ const PLAN = args.plan ? merge(PLANS[MODE], JSON.parse(args.plan.trim().startsWi
 
 // ------------------------------------------------------------------------------ helpers
 
-const started = Date.now();
-const loadStart = os.loadavg();
-const loadSamples = [];
-const loadTimer = setInterval(() => loadSamples.push({ at: new Date().toISOString().slice(11, 19), load1: Math.round(os.loadavg()[0] * 100) / 100 }), 60_000);
-loadTimer.unref();
-
-const elapsed = () => {
-  const s = Math.round((Date.now() - started) / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-};
-function log(message) {
-  process.stderr.write(`[sws ${elapsed()}] ${message}\n`);
-}
-const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
+const { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage } = benchRun('sws', WORK);
 const hash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
 
 async function checkData() {
@@ -131,48 +117,6 @@ async function checkData() {
     throw new Error(`Fashion-MNIST not found: ${dir} lacks ${missing.join(', ')}(.gz). Install the Debian package dataset-fashion-mnist (.ci/run does: apt-get install dataset-fashion-mnist) or pass --data DIR with the four IDX files.`);
   }
   return dir;
-}
-
-const controller = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  if (interrupts > 1) process.exit(130);
-  log('interrupted: checkpointing the current phase (Ctrl-C again to quit at once); run the same command again to resume');
-  controller.abort();
-});
-
-/** A JobContext whose phases live in WORK/<name>/ (resumable, reused when finished). */
-function contextFor(name) {
-  let lastStepLog = 0;
-  return {
-    runDir: path.join(WORK, name),
-    checkpointEvery: 300,
-    signal: controller.signal,
-    emit(event) {
-      if (event.type === 'epoch') {
-        log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs}: loss ${event.trainLoss.toFixed(4)} · test top-1 ${pct(event.val.top1)} (${event.seconds.toFixed(1)} s)`);
-      } else if (event.type === 'step') {
-        const now = Date.now();
-        if (now - lastStepLog > 60_000) {
-          lastStepLog = now;
-          log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs} step ${event.step + 1}/${event.stepsPerEpoch} · ${Math.round(event.imagesPerSec)} img/s · loss ${event.losses.total.toFixed(4)}`);
-        }
-      } else if (event.type === 'log' && event.level !== 'debug') {
-        log(`${name}: ${event.message}`);
-      }
-    },
-  };
-}
-
-const jobSeconds = {};
-async function timed(name, fn) {
-  const t0 = Date.now();
-  log(`▶ ${name}`);
-  const result = await fn();
-  jobSeconds[name] = (Date.now() - t0) / 1000;
-  log(`✔ ${name} (${jobSeconds[name].toFixed(0)} s this session)`);
-  return result;
 }
 
 // ------------------------------------------------------------------------------ main
@@ -364,18 +308,7 @@ async function main() {
   const costs = report.SETTINGS.map((s) => report.costSummary(s, pretrain, rows, targets)).filter(Boolean);
   const sameCost = costs.find((c) => c.setting === 'same-labels') ?? null;
   const accept = report.acceptance(rows, stored, P.scratchLrs.length);
-  const load1 = os.loadavg();
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    backend: `${backend.name} (${backend.detail})`,
-    tfjs: packageVersion('@tensorflow/tfjs-core'),
-    onnxruntime: packageVersion('onnxruntime-node'),
-    ...gitState(),
-  };
+  const machine = machineFacts(backend);
   const trainSizes = {
     teacher: pretrain.filter((p) => p.name === 'teacher').map((p) => `${p.setting}: ${p.trainImages}`),
     finetune: { 'same-labels': same?.trainImages ?? null },
@@ -398,7 +331,7 @@ async function main() {
     config: { plan: P, dataset: dataDir, trainSizes, optimizerDefaults: DEFAULT_OPTIM, augment: NO_AUGMENT, evaluation: P.testLimit ? `first ${P.testLimit} test images (class-balanced)` : 'the full test split (10,000 images; transfer: the 5,000 of classes 5–9)' },
     timings: { totalSeconds: (Date.now() - started) / 1000, phases: jobSeconds },
     machine,
-    loadAverage: { start: loadStart.map((l) => Math.round(l * 100) / 100), end: load1.map((l) => Math.round(l * 100) / 100), samples: loadSamples },
+    loadAverage: loadAverage(),
     notes,
   };
   const shape = report.checkResultShape(result);
