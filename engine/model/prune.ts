@@ -51,7 +51,7 @@ export function vitBlockGroups(config: ViTConfig): string[][] {
  * Throws one ConfigError naming `field` for 0, negatives, more than `total`, or a fraction
  * that keeps nothing.
  */
-export function keptCount(value: number, total: number, field: string, what: string): number {
+export function keptCount(value: number, total: number, field: string, what: string, owner = 'model'): number {
   const fail = (message: string) => new ConfigError([{ field, message }]);
   if (!Number.isFinite(value) || value <= 0) {
     throw fail(`must keep something: a fraction in (0, 1] or a count of ${what} from 1 to ${total}, got ${value}`);
@@ -62,7 +62,7 @@ export function keptCount(value: number, total: number, field: string, what: str
     return count;
   }
   if (!Number.isInteger(value)) throw fail(`${value} is neither a fraction in (0, 1] nor a whole count of ${what}`);
-  if (value > total) throw fail(`cannot keep ${value} ${what}: the model has ${total}`);
+  if (value > total) throw fail(`cannot keep ${value} ${what}: the ${owner} has ${total}`);
   return value;
 }
 

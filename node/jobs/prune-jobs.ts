@@ -27,9 +27,10 @@ const DEFAULT_TAYLOR_BATCHES = 8;
 
 /** Heads and units kept per block, checked against the model (one ConfigError naming the field). */
 function keepCounts(request: PruneRequest, config: ViTConfig): { heads: number; units: number } {
+  const owner = request.learngene !== undefined ? 'learngene' : 'model';
   return {
-    heads: keptCount(request.headsKeep, config.heads, 'headsKeep', 'heads'),
-    units: keptCount(request.mlpKeep, mlpHidden(config), 'mlpKeep', 'MLP units'),
+    heads: keptCount(request.headsKeep, config.heads, 'headsKeep', 'heads', owner),
+    units: keptCount(request.mlpKeep, mlpHidden(config), 'mlpKeep', 'MLP units', owner),
   };
 }
 
