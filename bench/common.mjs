@@ -33,6 +33,12 @@ export function gitState() {
   return { git: tryRun('git', ['rev-parse', '--short', 'HEAD']), gitDirty: (tryRun('git', ['status', '--porcelain']) ?? '').length > 0 };
 }
 
+/** `--help`: prints the script's header comment (lines 2..lines) and exits. */
+export function printHeaderHelp(scriptUrl, lines) {
+  process.stdout.write(readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').slice(1, lines).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
+
 /** The machine facts every benchmark report records beside its numbers. */
 export function machineFacts(backend) {
   return {

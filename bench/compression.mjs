@@ -20,13 +20,12 @@
 // continues where it stopped when the same command is run again.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { benchRun, machineFacts, root } from './common.mjs';
+import { benchRun, machineFacts, printHeaderHelp, root } from './common.mjs';
 
 const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 
@@ -40,10 +39,7 @@ const { values: args } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (args.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 21).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
+if (args.help) printHeaderHelp(import.meta.url, 21);
 
 const MODE = args.quick ? 'quick' : 'full';
 const WORK = path.resolve(args.work ?? path.join(root, 'tmp/bench-compression', MODE));

@@ -26,9 +26,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchRun, machineFacts, root } from './common.mjs';
+import { benchRun, machineFacts, printHeaderHelp, root } from './common.mjs';
 
 const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -45,10 +44,7 @@ const { values: args } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (args.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 25).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
+if (args.help) printHeaderHelp(import.meta.url, 25);
 
 const MODE = args.quick ? 'quick' : 'full';
 const skip = new Set(args.skip.split(',').filter(Boolean));

@@ -231,7 +231,7 @@ export const COMMANDS: Record<string, Command> = {
       const lines = [
         `${format}${q ? ` int8 (${q.mode}${q.method ? `, ${q.method} ranges from ${q.calibrationImages} images` : ''})` : ''} export written:`,
         ...result.files.map((f) => `  ${f}`),
-        ...(q?.tried ? [`  top-1 on ${q.tried[0]!.n} held-out images: float ${pct(q.floatTop1!)}, ${q.tried.map((t) => `${t.method} ${pct(t.top1)}`).join(', ')}`] : []),
+        ...(q?.tried ? [`  top-1 on ${q.tried[0]!.n} ${q.comparedOn}: float ${pct(q.floatTop1!)}, ${q.tried.map((t) => `${t.method} ${pct(t.top1)}`).join(', ')}`] : []),
         ...result.warnings.map((w) => `  warning: ${w}`),
       ];
       return { text: lines.join('\n'), json: result };

@@ -123,10 +123,12 @@ export interface QuantizationSummary {
   mode: 'static' | 'dynamic';
   /** MatMuls with int8 weights (per output channel). */
   matmuls: number;
-  /** Static only: the calibration that was kept, and the top-1 of each method tried on held-out images. */
+  /** Static only: the calibration that was kept, and the top-1 of each method tried. */
   method?: 'minmax' | 'percentile';
   calibrationImages?: number;
   tried?: { method: 'minmax' | 'percentile'; top1: number; n: number }[];
+  /** What the methods were compared on: other images of the dataset, or (too few images) the calibration ones. */
+  comparedOn?: 'held-out images' | 'the calibration images';
   /** fp32 top-1 on the same held-out images, for comparison. */
   floatTop1?: number;
 }

@@ -33,6 +33,7 @@ export interface CalibrationImages {
   calibration: BatchLoader;
   /** Held-out images of the same dataset (the calibration images when none are left). */
   selection: BatchLoader;
+  heldOut: boolean;
   dataset: string;
 }
 
@@ -48,7 +49,7 @@ export async function calibrationImages(spec: DataSpec, preprocess: Preprocess, 
   const rest = pick(n, n + SELECTION_IMAGES);
   const loader = (indices: Int32Array) => new BatchLoader({ source: data.train, indices, preprocess, batchSize: BATCH, seed, shuffle: false, dropLast: false });
   const calibration = loader(pick(0, n));
-  return { calibration, selection: rest.length > 0 ? loader(rest) : calibration, dataset: data.path };
+  return { calibration, selection: rest.length > 0 ? loader(rest) : calibration, heldOut: rest.length > 0, dataset: data.path };
 }
 
 async function* batchesOf(loader: BatchLoader): AsyncGenerator<Batch> {
@@ -174,6 +175,7 @@ export async function quantizeStatic(
       method: best!.method,
       calibrationImages: images.calibration.indices.length,
       tried,
+      comparedOn: images.heldOut ? 'held-out images' : 'the calibration images',
       floatTop1: floatTop1.top1,
     },
   };

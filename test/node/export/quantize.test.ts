@@ -114,7 +114,7 @@ describe('static int8 export', () => {
     const data = { path: SAMPLE_DATA, valFraction: 0, limit: 300, augment: { cropPadding: 0, horizontalFlip: false } };
     const result = await exportModel(model, 'onnx', file, { quantize: 'int8', calibration: { data, images: 100, method: 'auto' } });
     const q = result.quantization!;
-    expect(q).toMatchObject({ mode: 'static', matmuls: 14, calibrationImages: 100 });
+    expect(q).toMatchObject({ mode: 'static', matmuls: 14, calibrationImages: 100, comparedOn: 'held-out images' });
     expect(q.tried!.map((t) => t.method)).toEqual(['minmax', 'percentile']);
     expect(q.tried!.every((t) => t.n === 200)).toBe(true); // the 200 images after the 100 calibration ones
     expect(q.method).toBe(q.tried!.reduce((a, b) => (b.top1 > a.top1 ? b : a)).method);
