@@ -48,10 +48,10 @@ const argv = process.argv.slice(2);
 const COMMAND = `npm run bench:compression${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
 const SEED = 0;
 /** Pruning of the main table (both are measured; see the importance table). */
-const IMPORTANCE = 'taylor';
+const IMPORTANCE = 'weight';
 const KEEP = 0.5;
 /** Latency: rounds of every model of a depth in turn; forward passes per round. */
-const LATENCY = { rounds: 15, runs: { 1: 40, 64: 4 } };
+const LATENCY = { rounds: 30, runs: { 1: 20, 64: 2 } };
 
 const { started, loadStart, log, pct, contextFor, jobSeconds, timed, loadAverage } = benchRun('compression', WORK);
 
@@ -63,7 +63,12 @@ function onnxChecker(file) {
   return run.status === 0 ? 'ok' : (run.stderr.trim().split('\n').pop() ?? 'failed');
 }
 
-/** Median ms per forward pass of every file at batch 1 and 64, in interleaved rounds. */
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/**
+ * Median ms per forward pass of every file at batch 1 and 64, in interleaved rounds, and
+ * the median per-round ratio of each file's time to the first file's (the fp32 model).
+ */
 async function latencies(files, preprocess) {
   const threads = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const sessions = [];
@@ -85,7 +90,10 @@ async function latencies(files, preprocess) {
           samples[i].push((performance.now() - t0) / runs);
         }
       }
-      samples.forEach((xs, i) => (out[i][`b${batch}`] = xs.sort((a, b) => a - b)[xs.length >> 1]));
+      samples.forEach((xs, i) => {
+        out[i].latencyMs = { ...out[i].latencyMs, [`b${batch}`]: median(xs) };
+        out[i].latencyVsFp32 = { ...out[i].latencyVsFp32, [`b${batch}`]: median(xs.map((x, round) => x / samples[0][round])) };
+      });
     }
   } finally {
     for (const s of sessions) await s.release();
@@ -131,6 +139,7 @@ async function main() {
   const calibration = { data: { ...DEFAULT_DATA, path: dataDir, limit: plan.limit }, images: 256, method: 'auto' };
 
   const rows = [];
+  const latencyLoad = [];
   const importanceRows = [];
   const extraEpoch = [];
   for (const depth of plan.depths) {
@@ -172,12 +181,15 @@ async function main() {
       });
     }
     const preprocess = (await readAnyModel(model)).meta.preprocess;
+    const load = os.loadavg()[0];
     const times = await timed(`${name}: latency`, () => latencies(measured.map((m) => m.file), preprocess));
     measured.forEach((m, i) => {
       const { file: _file, ...row } = m;
-      rows.push({ ...row, latencyMs: times[i] });
-      log(`${name} ${m.variant}: ${(m.fileBytes / 1024).toFixed(0)} KiB, b1 ${times[i].b1.toFixed(3)} ms, b64 ${times[i].b64.toFixed(2)} ms`);
+      const { latencyMs, latencyVsFp32 } = times[i];
+      rows.push({ ...row, latencyMs, ...(i > 0 ? { latencyVsFp32 } : {}) });
+      log(`${name} ${m.variant}: ${(m.fileBytes / 1024).toFixed(0)} KiB, b1 ${latencyMs.b1.toFixed(3)} ms, b64 ${latencyMs.b64.toFixed(2)} ms (${latencyVsFp32.b64.toFixed(2)}× fp32)`);
     });
+    latencyLoad.push({ depth, load1: Math.round(load * 100) / 100 });
   }
 
   const result = {
@@ -194,7 +206,7 @@ async function main() {
       evaluation: 'the full Fashion-MNIST test split (10,000 images)', latency: { ...LATENCY, threads: os.availableParallelism?.() ?? os.cpus().length, graphOptimizationLevel: 'all' },
     },
     machine: machineFacts(backend),
-    loadAverage: loadAverage(),
+    loadAverage: { ...loadAverage(), atLatency: latencyLoad },
     timings: { totalSeconds: (Date.now() - started) / 1000, phases: jobSeconds },
     notes: [],
   };
@@ -225,13 +237,21 @@ function discussion(r) {
   const pts = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}`;
   const ratio = (x) => `${x.toFixed(2)}×`;
   const share = (x) => `${(x * 100).toFixed(1)}%`;
+  const speed = (v, b) => range(depths.map((d) => get(d, v).latencyVsFp32[b]), ratio);
   const lines = [
-    `int8 static: ${range(depths.map((d) => get(d, 'int8').fileBytes / get(d, 'fp32').fileBytes), share)} of the fp32 file, top-1 ${range(depths.map((d) => get(d, 'int8').top1 - get(d, 'fp32').top1), pts)} points, batch-64 latency ${range(depths.map((d) => get(d, 'int8').latencyMs.b64 / get(d, 'fp32').latencyMs.b64), ratio)} of fp32 (batch 1: ${range(depths.map((d) => get(d, 'int8').latencyMs.b1 / get(d, 'fp32').latencyMs.b1), ratio)}).`,
-    `int8 dynamic: top-1 ${range(depths.map((d) => get(d, 'int8-dynamic').top1 - get(d, 'fp32').top1), pts)} points, batch-64 latency ${range(depths.map((d) => get(d, 'int8-dynamic').latencyMs.b64 / get(d, 'fp32').latencyMs.b64), ratio)} of fp32.`,
-    `Pruned 50% + 1 epoch: ${range(depths.map((d) => get(d, 'pruned').params / get(d, 'fp32').params), share)} of the parameters, top-1 ${range(depths.map((d) => get(d, 'pruned').top1 - get(d, 'fp32').top1), pts)} points against the unpruned descendant, batch-64 latency ${range(depths.map((d) => get(d, 'pruned').latencyMs.b64 / get(d, 'fp32').latencyMs.b64), ratio)}; with int8 on top ${range(depths.map((d) => get(d, 'pruned-int8').fileBytes / get(d, 'fp32').fileBytes), share)} of the fp32 file.`,
+    `int8 static: ${range(depths.map((d) => get(d, 'int8').fileBytes / get(d, 'fp32').fileBytes), share)} of the fp32 file, top-1 ${range(depths.map((d) => get(d, 'int8').top1 - get(d, 'fp32').top1), pts)} points, batch-64 latency ${speed('int8', 'b64')} of fp32's (batch 1: ${speed('int8', 'b1')}).`,
+    `int8 dynamic: top-1 ${range(depths.map((d) => get(d, 'int8-dynamic').top1 - get(d, 'fp32').top1), pts)} points, batch-64 latency ${speed('int8-dynamic', 'b64')} of fp32's (batch 1: ${speed('int8-dynamic', 'b1')}).`,
+    `Pruned 50% + 1 epoch: ${range(depths.map((d) => get(d, 'pruned').params / get(d, 'fp32').params), share)} of the parameters, top-1 ${range(depths.map((d) => get(d, 'pruned').top1 - get(d, 'fp32').top1), pts)} points against the unpruned descendant (${range(depths.map((d) => get(d, 'pruned').top1 - r.extraEpoch.find((x) => x.depth === d).top1), pts)} against the unpruned one given the same extra epoch), batch-64 latency ${speed('pruned', 'b64')} of fp32's; with int8 on top ${range(depths.map((d) => get(d, 'pruned-int8').fileBytes / get(d, 'fp32').fileBytes), share)} of the fp32 file at ${speed('pruned-int8', 'b64')} of its batch-64 latency.`,
   ];
+  const byImportance = (importance, key) => depths.map((d) => r.importanceRows.find((x) => x.depth === d && x.importance === importance)[key]);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ahead = (a, b) => a.filter((x, i) => x > b[i]).length;
+  const [w, t] = [byImportance('weight', 'top1Healed'), byImportance('taylor', 'top1Healed')];
+  lines.push(`Weight norms vs Taylor scores after the healing epoch: weight-norm ahead at ${ahead(w, t)} of ${depths.length} depths, mean ${pts(mean(w) - mean(t))} points; right after the cut, Taylor ahead at ${ahead(byImportance('taylor', 'top1Pruned'), byImportance('weight', 'top1Pruned'))} of ${depths.length}. The CLI's default is weight norms (no data needed).`);
   const agree = r.rows.filter((x) => x.engineTop1 !== undefined).map((x) => Math.abs(x.top1 - x.engineTop1));
   if (agree.length) lines.push(`onnxruntime and the training engine agree on the float models' top-1 to within ${(Math.max(...agree) * 100).toFixed(2)} points.`);
+  const loads = r.loadAverage.atLatency.map((x) => x.load1);
+  lines.push(`The machine was shared: 1-minute load average ${Math.min(...loads).toFixed(1)} … ${Math.max(...loads).toFixed(1)} on ${r.machine.cores} cores when the latencies were taken, so absolute milliseconds swing between depths (and runs); the paired per-round ratios are the numbers to read.`);
   return lines;
 }
 

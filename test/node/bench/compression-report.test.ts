@@ -29,6 +29,7 @@ describe('compression acceptance checks', () => {
     expect(checks.every((c) => c.pass)).toBe(true);
     expect(checks[0]!.value).toBe('29.5%');
     expect(checks[1]!.value).toBe('-0.50 points vs fp32');
+    expect(checks[2]!.value).toBe('8.00 vs 10.00 ms (0.80× in paired rounds)');
     expect(checks[4]!.value).toBe('-1.50 points vs unpruned');
   });
 
@@ -71,7 +72,11 @@ describe('compression report', () => {
     expect(table).toContain('| 2 | fp32 | 100,000 | 391 KiB | 100.0% | 80.00% | — | 0.500 ms | 10.00 ms | — |');
     const md = renderMarkdown(result, { recipe: ['the recipe'] });
     expect(md).toContain('Measured with `npm run bench:compression` on 2026-01-01 (10 min), commit abc1234.');
-    expect(md).toContain('| 2 | int8 batch-64 latency below fp32 | 8.00 vs 10.00 ms (0.80×) | yes |');
+    expect(md).toContain('| 2 | int8 batch-64 latency below fp32 | 8.00 vs 10.00 ms (0.80× in paired rounds) | yes |');
+    // The paired-round ratio, when measured, is what the table and the check use.
+    const paired = good.map((r) => (r.variant === 'int8' ? { ...r, latencyVsFp32: { b1: 1.1, b64: 1.02 } } : r));
+    expect(mainTable(paired)).toContain('| 8.00 ms | 1.02× |');
+    expect(acceptance(paired)[2]).toMatchObject({ pass: false, value: '8.00 vs 10.00 ms (1.02× in paired rounds)' });
     expect(md).toContain('| 2 | 80.00% | 81.00% | 70.00% | 78.00% | 65.00% | 78.50% |');
     expect(md).toContain('- the recipe');
     expect(md).toContain('- a note');
