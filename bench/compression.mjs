@@ -14,7 +14,11 @@
 //
 //   npm run bench:compression              full run (≈ 25 min on 2 cores)
 //   npm run bench:compression -- --quick   the quick demo (≈ 3 min), results under tmp/
-//   node bench/compression.mjs [--quick] [--data DIR] [--work DIR] [--out DIR] [--fresh]
+//   node bench/compression.mjs [--quick] [--data DIR] [--work DIR] [--out DIR] [--fresh] [--threads N]
+//
+// Latency runs on --threads N intra-op threads (default 1): on this shared 2-core machine,
+// two threads ran 3–4× slower whenever other work held a core (onnxruntime's thread pool
+// spins), and their timings swung from run to run; one thread gave steady numbers.
 //
 // Training phases live in --work (default tmp/bench-compression/): an interrupted run
 // continues where it stopped when the same command is run again.
@@ -36,10 +40,11 @@ const { values: args } = parseArgs({
     work: { type: 'string' },
     out: { type: 'string' },
     fresh: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1' },
     help: { type: 'boolean', default: false },
   },
 });
-if (args.help) printHeaderHelp(import.meta.url, 21);
+if (args.help) printHeaderHelp(import.meta.url, 25);
 
 const MODE = args.quick ? 'quick' : 'full';
 const WORK = path.resolve(args.work ?? path.join(root, 'tmp/bench-compression', MODE));
@@ -50,8 +55,9 @@ const SEED = 0;
 /** Pruning of the main table (both are measured; see the importance table). */
 const IMPORTANCE = 'weight';
 const KEEP = 0.5;
-/** Latency: rounds of every model of a depth in turn; forward passes per round. */
-const LATENCY = { rounds: 30, runs: { 1: 20, 64: 2 } };
+/** Latency: rounds of every model of a depth in turn; forward passes per round; intra-op threads. */
+const LATENCY = { rounds: 30, runs: { 1: 20, 64: 2 }, threads: Number(args.threads) };
+if (!(Number.isInteger(LATENCY.threads) && LATENCY.threads >= 1)) throw new Error(`--threads: expected a positive integer, got "${args.threads}"`);
 
 const { started, loadStart, log, pct, contextFor, jobSeconds, timed, loadAverage } = benchRun('compression', WORK);
 
@@ -70,9 +76,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
  * the median per-round ratio of each file's time to the first file's (the fp32 model).
  */
 async function latencies(files, preprocess) {
-  const threads = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const sessions = [];
-  for (const file of files) sessions.push(await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 }));
+  for (const file of files) sessions.push(await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', intraOpNumThreads: LATENCY.threads, interOpNumThreads: 1 }));
   const out = files.map(() => ({}));
   try {
     for (const batch of [1, 64]) {
@@ -203,7 +208,7 @@ async function main() {
     acceptance: report.acceptance(rows),
     config: {
       dataset: dataDir, demoPlan: plan, seed: SEED, keep: { heads: KEEP, mlp: KEEP }, heal, calibration: { images: calibration.images, method: calibration.method },
-      evaluation: 'the full Fashion-MNIST test split (10,000 images)', latency: { ...LATENCY, threads: os.availableParallelism?.() ?? os.cpus().length, graphOptimizationLevel: 'all' },
+      evaluation: 'the full Fashion-MNIST test split (10,000 images)', latency: { ...LATENCY, graphOptimizationLevel: 'all' },
     },
     machine: machineFacts(backend),
     loadAverage: { ...loadAverage(), atLatency: latencyLoad },
@@ -226,7 +231,7 @@ function recipe(plan, r) {
     `The demo's setting (\`learngene demo${args.quick ? ' --quick' : ''}\`, run as it is): Fashion-MNIST from ${r.config.dataset}, a class-balanced ${plan.limit.toLocaleString('en-US')}-image training subset; a teacher ViT of depth ${plan.teacher.depth}, dim ${plan.teacher.dim}, ${plan.teacher.heads} heads, patch ${plan.teacher.patchSize}; an SWS learngene of stages ${plan.stages.join(',')}; descendants of depth ${plan.depths.join(', ')} fine-tuned ${plan.descendantEpochs} epoch(s) (batch 32, lr 1e-3).`,
     `int8 static: every weight MatMul (patch embedding, q, k, v, proj, fc1, fc2, head) as a QDQ Gemm with symmetric per-output-channel int8 weights and per-tensor uint8 activations calibrated on ${r.config.calibration.images} training images; MinMax and 99.99th-percentile ranges both built, the one with the higher top-1 on 512 other training images kept. onnxruntime fuses each into QGemm. int8 dynamic: the same weights, activations quantized per batch at run time (DynamicQuantizeMatMul).`,
     `Pruning: per block, the ${KEEP * 100}% of attention heads and of MLP hidden units with the highest importance kept (weight norms, or first-order Taylor scores on 8 training batches of 64), then one epoch of fine-tuning on the same subset (batch 32, lr 1e-3, 0.2-epoch warm-up, cosine).`,
-    `Accuracy: ${r.config.evaluation}, in onnxruntime on the exported file (the engine's own evaluation of the fp32 and pruned models agrees; both are in the JSON). Latency: onnxruntime-node CPU EP, ${r.config.latency.threads} intra-op threads, graph optimization "all", median of ${LATENCY.rounds} interleaved rounds of ${LATENCY.runs[1]} (batch 1) or ${LATENCY.runs[64]} (batch 64) forward passes.`,
+    `Accuracy: ${r.config.evaluation}, in onnxruntime on the exported file (the engine's own evaluation of the fp32 and pruned models agrees; both are in the JSON). Latency: onnxruntime-node CPU EP, ${r.config.latency.threads} intra-op thread(s), graph optimization "all", median of ${LATENCY.rounds} interleaved rounds of ${LATENCY.runs[1]} (batch 1) or ${LATENCY.runs[64]} (batch 64) forward passes. One thread because the machine is shared: with two, onnxruntime's spinning thread pool ran 3–4× slower whenever other work held a core, and its timings swung from run to run.`,
   ];
 }
 
