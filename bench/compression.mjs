@@ -89,9 +89,11 @@ async function latencies(files, preprocess) {
       const samples = files.map(() => []);
       const runs = LATENCY.runs[batch];
       for (let round = 0; round < LATENCY.rounds; round++) {
-        for (const [i, s] of sessions.entries()) {
+        // Each round starts with another model, so no model always runs first (or after the same one).
+        for (let k = 0; k < sessions.length; k++) {
+          const i = (round + k) % sessions.length;
           const t0 = performance.now();
-          for (let r = 0; r < runs; r++) await s.run(feed);
+          for (let r = 0; r < runs; r++) await sessions[i].run(feed);
           samples[i].push((performance.now() - t0) / runs);
         }
       }

@@ -17,7 +17,7 @@ export const STEPS: { id: StepId; title: string; hint: string }[] = [
   { id: 'teacher', title: 'Teacher', hint: 'A trained ViT to learn from' },
   { id: 'stages', title: 'Stages', hint: 'The Aux-Net and its descendants' },
   { id: 'distill', title: 'Distill', hint: 'Train the learngene' },
-  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare' },
+  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare, prune' },
   { id: 'export', title: 'Export', hint: 'ONNX (float or int8), TF.js, timm' },
 ];
 
@@ -66,6 +66,12 @@ export interface ProjectModel {
 /** Issues whose field starts with one of `prefixes` (a form section's own). */
 export function issuesFor(issues: ValidationIssue[], ...fields: string[]): string[] {
   return issues.filter((i) => fields.some((f) => i.field === f || i.field.startsWith(f + '.'))).map((i) => i.message);
+}
+
+/** The result of a finished job, or null (not done, or no job). */
+function doneResult<T>(id: string | null): T | null {
+  const view = jobs.view(id);
+  return view?.status === 'done' ? (view.result as T) : null;
 }
 
 function errorText(error: unknown): string {
@@ -287,8 +293,8 @@ class Wizard {
     ...validateRequest(this.pruneRequest).filter((i) => i.field !== 'model'),
     ...(Number.isInteger(this.pruneForm.epochs) && this.pruneForm.epochs >= 0 ? [] : [{ field: 'epochs', message: `must be a non-negative integer, got ${JSON.stringify(this.pruneForm.epochs)}` }]),
   ]);
-  pruneResult = $derived((jobs.view(this.pruneJobId)?.status === 'done' ? (jobs.view(this.pruneJobId)!.result as PruneResult) : null));
-  pruneFinetuneResult = $derived((jobs.view(this.pruneFinetuneJobId)?.status === 'done' ? (jobs.view(this.pruneFinetuneJobId)!.result as FinetuneResult) : null));
+  pruneResult = $derived(doneResult<PruneResult>(this.pruneJobId));
+  pruneFinetuneResult = $derived(doneResult<FinetuneResult>(this.pruneFinetuneJobId));
   /** The smaller model once it is ready: fine-tuned (or just pruned when asked for 0 epochs). */
   prunedModel = $derived.by<ProjectModel | null>(() => {
     const pruned = this.pruneResult;
