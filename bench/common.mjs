@@ -80,6 +80,8 @@ export function benchRun(tag, work) {
     log('interrupted: checkpointing the current phase (Ctrl-C again to quit at once); run the same command again to resume');
     controller.abort();
   });
+  /** Training phases an earlier run of the same command had finished (reused, not retrained). */
+  const reused = [];
   /** A JobContext whose phases live in work/<name>/ (resumable, reused when finished). */
   const contextFor = (name) => {
     let lastStepLog = 0;
@@ -97,6 +99,7 @@ export function benchRun(tag, work) {
             log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs} step ${event.step + 1}/${event.stepsPerEpoch} · ${Math.round(event.imagesPerSec)} img/s · loss ${event.losses.total.toFixed(4)}`);
           }
         } else if (event.type === 'log' && event.level !== 'debug') {
+          if (/already finished in this run; reusing/.test(event.message)) reused.push(`${name} ${event.message.split(' ')[0]}`);
           log(`${name}: ${event.message}`);
         }
       },
@@ -112,5 +115,5 @@ export function benchRun(tag, work) {
     return result;
   };
   const loadAverage = () => ({ start: loadStart.map((l) => Math.round(l * 100) / 100), end: os.loadavg().map((l) => Math.round(l * 100) / 100), samples: loadSamples });
-  return { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage };
+  return { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage, reused };
 }

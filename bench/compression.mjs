@@ -59,7 +59,7 @@ const KEEP = 0.5;
 const LATENCY = { rounds: 30, runs: { 1: 20, 64: 2 }, threads: Number(args.threads) };
 if (!(Number.isInteger(LATENCY.threads) && LATENCY.threads >= 1)) throw new Error(`--threads: expected a positive integer, got "${args.threads}"`);
 
-const { started, loadStart, log, pct, contextFor, jobSeconds, timed, loadAverage } = benchRun('compression', WORK);
+const { started, loadStart, log, pct, contextFor, jobSeconds, timed, loadAverage, reused } = benchRun('compression', WORK);
 
 /** A python3-onnx full check of a file: 'ok', the error's last line, or null without python3-onnx. */
 function onnxChecker(file) {
@@ -214,7 +214,7 @@ async function main() {
     },
     machine: machineFacts(backend),
     loadAverage: { ...loadAverage(), atLatency: latencyLoad },
-    timings: { totalSeconds: (Date.now() - started) / 1000, phases: jobSeconds },
+    timings: { totalSeconds: (Date.now() - started) / 1000, phases: jobSeconds, reusedPhases: reused },
     notes: [],
   };
   const shape = report.checkResultShape(result);
@@ -240,7 +240,7 @@ function recipe(plan, r) {
 function discussion(r) {
   const depths = [...new Set(r.rows.map((x) => x.depth))];
   const get = (d, v) => r.rows.find((x) => x.depth === d && x.variant === v);
-  const range = (xs, f) => `${f(Math.min(...xs))} … ${f(Math.max(...xs))}`;
+  const range = (xs, f) => (f(Math.min(...xs)) === f(Math.max(...xs)) ? f(xs[0]) : `${f(Math.min(...xs))} … ${f(Math.max(...xs))}`);
   const pts = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}`;
   const ratio = (x) => `${x.toFixed(2)}×`;
   const share = (x) => `${(x * 100).toFixed(1)}%`;

@@ -59,7 +59,8 @@ export interface CompressionResult {
   config: Record<string, unknown>;
   machine: Record<string, unknown>;
   loadAverage?: unknown;
-  timings: { totalSeconds: number; phases: Record<string, number> };
+  /** reusedPhases: training phases an earlier run of the same command had finished. */
+  timings: { totalSeconds: number; phases: Record<string, number>; reusedPhases?: string[] };
   notes: string[];
 }
 
@@ -178,10 +179,10 @@ export function renderMarkdown(r: CompressionResult, extras: MarkdownExtras = {}
   const out = [
     '# Smaller descendants: int8 ONNX and structured pruning',
     '',
-    `Measured with \`${r.command}\` on ${r.date.slice(0, 10)} (${(r.timings.totalSeconds / 60).toFixed(0)} min), commit ${m.git ?? '?'}${m.gitDirty ? ' (with uncommitted changes)' : ''}.`,
+    `Measured with \`${r.command}\` on ${r.date.slice(0, 10)} (${(r.timings.totalSeconds / 60).toFixed(0)} min${r.timings.reusedPhases?.length ? `, reusing ${r.timings.reusedPhases.length} training phases an earlier run of the same command had finished` : ''}), commit ${m.git ?? '?'}${m.gitDirty ? ' (with uncommitted changes)' : ''}.`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, ${m.platform}; Node ${m.node}; onnxruntime-node ${m.onnxruntime}; training engine ${m.backend ?? '?'}.`,
     '',
-    '## Every descendant, four ways',
+    '## Every descendant: fp32, int8, pruned, pruned + int8',
     '',
     mainTable(r.rows),
     '',

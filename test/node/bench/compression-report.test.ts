@@ -80,5 +80,7 @@ describe('compression report', () => {
     expect(md).toContain('| 2 | 80.00% | 81.00% | 70.00% | 78.00% | 65.00% | 78.50% |');
     expect(md).toContain('- the recipe');
     expect(md).toContain('- a note');
+    const resumed = renderMarkdown({ ...result, timings: { ...result.timings, reusedPhases: ['demo [train]', 'demo [aux-sws]'] } });
+    expect(resumed).toContain('(10 min, reusing 2 training phases an earlier run of the same command had finished), commit abc1234.');
   });
 });
