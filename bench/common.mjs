@@ -3,7 +3,7 @@
 // the bookkeeping of a long resumable run.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,28 @@ export function packageVersion(name) {
 /** The commit the numbers come from, and whether the checkout had uncommitted changes. */
 export function gitState() {
   return { git: tryRun('git', ['rev-parse', '--short', 'HEAD']), gitDirty: (tryRun('git', ['status', '--porcelain']) ?? '').length > 0 };
+}
+
+/** Flags every training benchmark takes (parseArgs options). */
+export const BENCH_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  data: { type: 'string' },
+  work: { type: 'string' },
+  out: { type: 'string' },
+  fresh: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+};
+
+const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+
+/** The Fashion-MNIST folder to use (`dir`, else the Debian package's); throws naming what is missing. */
+export function fashionMnistDir(dir = SYSTEM_FASHION_MNIST) {
+  const missing = IDX_FILES.filter((name) => !existsSync(path.join(dir, name)) && !existsSync(path.join(dir, `${name}.gz`)));
+  if (missing.length > 0) {
+    throw new Error(`Fashion-MNIST not found: ${dir} lacks ${missing.join(', ')}(.gz). Install the Debian package dataset-fashion-mnist (.ci/run does: apt-get install dataset-fashion-mnist) or pass --data DIR with the four IDX files.`);
+  }
+  return dir;
 }
 
 /** `--help`: prints the script's header comment (lines 2..lines) and exits. */
@@ -115,5 +137,14 @@ export function benchRun(tag, work) {
     return result;
   };
   const loadAverage = () => ({ start: loadStart.map((l) => Math.round(l * 100) / 100), end: os.loadavg().map((l) => Math.round(l * 100) / 100), samples: loadSamples });
-  return { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage, reused };
+  /** Runs the script's main(): a cancel exits 130 (resumable), any other error 1. */
+  const runMain = (main) => main().catch((error) => {
+    if (error?.name === 'JobCancelled') {
+      log('stopped; run the same command again to resume from the last checkpoint');
+      process.exit(130);
+    }
+    console.error(error);
+    process.exit(1);
+  });
+  return { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage, reused, runMain };
 }

@@ -29,20 +29,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { benchRun, machineFacts, printHeaderHelp, root } from './common.mjs';
-
-const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+import { BENCH_OPTIONS, benchRun, fashionMnistDir, machineFacts, printHeaderHelp, root } from './common.mjs';
 
 const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    data: { type: 'string' },
-    work: { type: 'string' },
-    out: { type: 'string' },
-    fresh: { type: 'boolean', default: false },
-    threads: { type: 'string', default: '1' },
-    help: { type: 'boolean', default: false },
-  },
+  options: { ...BENCH_OPTIONS, threads: { type: 'string', default: '1' } },
 });
 if (args.help) printHeaderHelp(import.meta.url, 25);
 
@@ -59,7 +49,7 @@ const KEEP = 0.5;
 const LATENCY = { rounds: 30, runs: { 1: 20, 64: 2 }, threads: Number(args.threads) };
 if (!(Number.isInteger(LATENCY.threads) && LATENCY.threads >= 1)) throw new Error(`--threads: expected a positive integer, got "${args.threads}"`);
 
-const { started, loadStart, log, pct, contextFor, jobSeconds, timed, loadAverage, reused } = benchRun('compression', WORK);
+const { started, loadStart, log, pct, contextFor, jobSeconds, timed, loadAverage, reused, runMain } = benchRun('compression', WORK);
 
 /** A python3-onnx full check of a file: 'ok', the error's last line, or null without python3-onnx. */
 function onnxChecker(file) {
@@ -112,8 +102,7 @@ async function main() {
   if (!existsSync(path.join(root, 'dist/node/jobs/compare.js')) || !existsSync(path.join(root, 'dist/node/bench/compression-report.js'))) {
     throw new Error('dist/ is not built: run "npm run bench:compression" (it builds first) or "npm run build:all"');
   }
-  const dataDir = args.data ?? SYSTEM_FASHION_MNIST;
-  if (!existsSync(dataDir)) throw new Error(`Fashion-MNIST not found at ${dataDir}: install the Debian package dataset-fashion-mnist or pass --data DIR`);
+  const dataDir = fashionMnistDir(args.data);
   if (args.fresh) await fs.rm(WORK, { recursive: true, force: true });
   await fs.mkdir(WORK, { recursive: true });
   if (loadStart[0] > 1.0) log(`note: load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at start — other work on this machine will skew latencies and wall times`);
@@ -262,11 +251,4 @@ function discussion(r) {
   return lines;
 }
 
-main().catch((error) => {
-  if (error?.name === 'JobCancelled') {
-    log('stopped; run the same command again to resume from the last checkpoint');
-    process.exit(130);
-  }
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -27,21 +27,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchRun, machineFacts, printHeaderHelp, root } from './common.mjs';
-
-const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
-const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+import { BENCH_OPTIONS, benchRun, fashionMnistDir, machineFacts, printHeaderHelp, root } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    data: { type: 'string' },
-    work: { type: 'string' },
-    out: { type: 'string' },
+    ...BENCH_OPTIONS,
     plan: { type: 'string' },
     skip: { type: 'string', default: '' },
-    fresh: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
   },
 });
 if (args.help) printHeaderHelp(import.meta.url, 25);
@@ -102,18 +94,8 @@ const PLAN = args.plan ? merge(PLANS[MODE], JSON.parse(args.plan.trim().startsWi
 
 // ------------------------------------------------------------------------------ helpers
 
-const { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage } = benchRun('sws', WORK);
+const { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage, runMain } = benchRun('sws', WORK);
 const hash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
-
-async function checkData() {
-  const dir = args.data ?? SYSTEM_FASHION_MNIST;
-  const missing = [];
-  for (const name of IDX_FILES) if (!existsSync(path.join(dir, name)) && !existsSync(path.join(dir, `${name}.gz`))) missing.push(name);
-  if (missing.length > 0) {
-    throw new Error(`Fashion-MNIST not found: ${dir} lacks ${missing.join(', ')}(.gz). Install the Debian package dataset-fashion-mnist (.ci/run does: apt-get install dataset-fashion-mnist) or pass --data DIR with the four IDX files.`);
-  }
-  return dir;
-}
 
 // ------------------------------------------------------------------------------ main
 
@@ -121,7 +103,7 @@ async function main() {
   if (!existsSync(path.join(root, 'dist/node/jobs/compare.js')) || !existsSync(path.join(root, 'dist/node/bench/sws-report.js'))) {
     throw new Error('dist/ is not built: run "npm run bench:sws" (it builds first) or "npm run build:all"');
   }
-  const dataDir = await checkData();
+  const dataDir = fashionMnistDir(args.data);
   if (args.fresh) await fs.rm(WORK, { recursive: true, force: true });
   await fs.mkdir(WORK, { recursive: true });
   if (loadStart[0] > 1.0) log(`note: load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at start — other work on this machine will slow the run and skew wall times`);
@@ -391,11 +373,4 @@ const TRIED = [
   'Not tried for lack of time on this machine: other stage layouts than 2,2,2,2, α < 1 (mixing in the hard labels during distillation), τ ≠ 1, longer Aux-Net distillation than the teacher\'s own epochs, several seeds.',
 ];
 
-main().catch((error) => {
-  if (error?.name === 'JobCancelled') {
-    log('stopped; run the same command again to resume from the last checkpoint');
-    process.exit(130);
-  }
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);
