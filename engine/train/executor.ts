@@ -45,11 +45,11 @@ export interface StepExecutor {
    */
   step(input: StepInput): Promise<Record<string, number>>;
   /** AdamW moments as `adam_m.<param>` / `adam_v.<param>` tensors, for checkpoints. */
-  optimizerState(): TensorMap;
+  optimizerState(): Promise<TensorMap>;
   /** Continues from a checkpoint: moments and step count; the weights are re-read from the network. */
   restore(optimizer: TensorMap, step: number): void;
   /** Makes the network's variables hold the current weights (checkpoints, evaluation, the end of a run). */
-  syncWeights(): void;
+  syncWeights(): Promise<void>;
   /** Inference logits [B·K] of the network at its current weights where the executor runs them; null: not here. */
   logits(network: Network, batch: Batch): Promise<Float32Array> | null;
   dispose(): void;
@@ -102,7 +102,7 @@ export class TfjsStepExecutor implements StepExecutor {
     return losses;
   }
 
-  optimizerState(): TensorMap {
+  async optimizerState(): Promise<TensorMap> {
     return this.optimizer.stateTensors();
   }
 
@@ -110,7 +110,7 @@ export class TfjsStepExecutor implements StepExecutor {
     this.optimizer.loadState(optimizer, step);
   }
 
-  syncWeights(): void {
+  async syncWeights(): Promise<void> {
     // The variables are the weights.
   }
 

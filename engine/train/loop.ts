@@ -129,13 +129,13 @@ export class Trainer {
   }
 
   /** The current weights, by parameter name (the network's variables, brought up to date). */
-  weights(): Network['params'] {
-    this.executor.syncWeights();
+  async weights(): Promise<Network['params']> {
+    await this.executor.syncWeights();
     return this.task.network.params;
   }
 
   /** AdamW moments as `adam_m.<param>` / `adam_v.<param>`. */
-  optimizerState(): TensorMap {
+  optimizerState(): Promise<TensorMap> {
     return this.executor.optimizerState();
   }
 
@@ -159,7 +159,7 @@ export class Trainer {
     try {
       return await this.runSteps();
     } finally {
-      this.executor.syncWeights();
+      await this.executor.syncWeights();
     }
   }
 
@@ -232,8 +232,8 @@ export class Trainer {
     return { position: this.position, history: this.position.history, stopped: false };
   }
 
+  /** Ends the session (after `run`, the network holds the final weights). */
   dispose(): void {
-    this.executor.syncWeights();
     if (this.ownsExecutor) this.executor.dispose();
   }
 }

@@ -76,7 +76,7 @@ describe('evaluation and teachers in onnxruntime', () => {
     expect(Math.abs(a.total! - b.total!) / b.total!).toBeLessThan(1e-4);
     // The executor's own evaluation runs its current (not yet synced) weights.
     const evaluated = (await onnx.logits(student, batch))!;
-    onnx.syncWeights();
+    await onnx.syncWeights();
     expect(maxDiff(evaluated, tfjsLogits(student, batch))).toBeLessThan(1e-5);
     onnx.dispose();
     tfjs.dispose();
@@ -99,13 +99,13 @@ describe('a Trainer on onnxruntime', () => {
     trainer.task.hooks = {
       afterStep: async (position) => {
         if (stopAfter !== undefined && position.globalStep === stopAfter) {
-          saved = { position: structuredClone(position), optimizer: trainer.optimizerState(), weights: tensorsFromParams(trainer.weights()) };
+          saved = { position: structuredClone(position), optimizer: await trainer.optimizerState(), weights: tensorsFromParams(await trainer.weights()) };
           return 'stop';
         }
       },
     };
     await trainer.run();
-    const weights = tensorsFromParams(trainer.weights());
+    const weights = tensorsFromParams(await trainer.weights());
     trainer.executor.dispose();
     trainer.dispose();
     disposeParams(net.params);
@@ -124,11 +124,11 @@ describe('a Trainer on onnxruntime', () => {
     const executor = await onnx(net);
     const trainer = new Trainer({ phase: 'nan-test', network: net, train: source, val: null, optim: { ...optim, epochs: 1 }, seed: 1, executor });
     let afterGood: { weights: TensorMap; moments: TensorMap } | null = null;
-    trainer.task.hooks = { afterStep: async () => void (afterGood ??= { weights: tensorsFromParams(trainer.weights()), moments: trainer.optimizerState() }) };
+    trainer.task.hooks = { afterStep: async () => void (afterGood ??= { weights: tensorsFromParams(await trainer.weights()), moments: await trainer.optimizerState() }) };
     await expect(trainer.run()).rejects.toThrow(/nan-test: loss became NaN at epoch 1, step 2/);
-    const weights = tensorsFromParams(trainer.weights());
+    const weights = tensorsFromParams(await trainer.weights());
     for (const [name, t] of afterGood!.weights) expect(Array.from(weights.get(name)!.data), name).toEqual(Array.from(t.data));
-    for (const [name, t] of trainer.optimizerState()) expect(Array.from(t.data), name).toEqual(Array.from(afterGood!.moments.get(name)!.data));
+    for (const [name, t] of await trainer.optimizerState()) expect(Array.from(t.data), name).toEqual(Array.from(afterGood!.moments.get(name)!.data));
     expect(trainer.position.globalStep).toBe(1);
     executor.dispose();
     trainer.dispose();

@@ -117,9 +117,9 @@ describe('one training step: onnxruntime graph = tfjs engine', () => {
         for (const part of Object.keys(b)) expect(Math.abs(a[part]! - b[part]!) / Math.abs(b[part]!), `${part} at step ${step}`).toBeLessThan(1e-4);
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
       }
-      onnx.syncWeights();
-      const momentsOnnx = onnx.optimizerState();
-      const momentsTfjs = tfjs.optimizerState();
+      await onnx.syncWeights();
+      const momentsOnnx = await onnx.optimizerState();
+      const momentsTfjs = await tfjs.optimizerState();
       expect([...momentsOnnx.keys()].sort()).toEqual([...momentsTfjs.keys()].sort());
       // The key bias's gradient is exactly zero (softmax ignores a shift shared by a row's
       // scores, and q·b_k is one), so both engines hold rounding noise there, which Adam's
