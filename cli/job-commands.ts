@@ -20,12 +20,12 @@ function outputOf(result: JobResult | undefined): string {
       return '';
     case 'export':
       return result.files[0] ?? '';
-    case 'import':
-      return result.file;
     case 'compare':
       return result.out ?? '';
-    default:
+    case 'demo':
       return result.out;
+    default:
+      return result.file;
   }
 }
 

@@ -469,7 +469,7 @@ export const SUBMIT_OPTIONS_SCHEMA: Schema = {
   type: 'object',
   fields: {
     checkpointEvery: { ...INT_FROM_0, optional: true },
-    backend: { type: 'string', oneOf: BACKEND_CHOICES, optional: true },
+    backend: { type: 'string', oneOf: BACKEND_CHOICES, noun: 'backend', optional: true },
     force: { type: 'boolean', optional: true },
   },
 };

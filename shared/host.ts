@@ -46,7 +46,7 @@ const SIZE: Field = { type: 'number', integer: true, min: 1, max: 100_000 };
 
 /** Every setting, with its limits; a patch gives any of them. */
 export const SETTINGS_FIELDS = {
-  defaultBackend: { type: 'string', oneOf: BACKEND_CHOICES, optional: true },
+  defaultBackend: { type: 'string', oneOf: BACKEND_CHOICES, noun: 'backend', optional: true },
   folders: { type: 'record', keys: ['datasets', 'models', 'exports'], values: SETTINGS_PATH, maxKeys: 3, optional: true },
   theme: { type: 'string', oneOf: ['system', 'light', 'dark'], optional: true },
   recentProjects: { type: 'array', items: { ...SETTINGS_PATH, nonEmpty: true }, maxItems: MAX_RECENT_PROJECTS, optional: true },

@@ -7,7 +7,8 @@
 import type { ValidationIssue } from './config.js';
 
 export type Schema =
-  | { type: 'string'; nonEmpty?: boolean; maxLength?: number; oneOf?: readonly string[]; pattern?: RegExp; patternHint?: string }
+  /** `noun` names what a `oneOf` value is, for the message ("unknown backend …"). */
+  | { type: 'string'; nonEmpty?: boolean; maxLength?: number; oneOf?: readonly string[]; noun?: string; pattern?: RegExp; patternHint?: string }
   | { type: 'number'; integer?: boolean; min?: number; max?: number }
   | { type: 'boolean' }
   | { type: 'array'; items: Schema; minItems?: number; maxItems: number }
@@ -93,7 +94,10 @@ function visit(schema: Schema, value: unknown, path: string, issues: ValidationI
   switch (schema.type) {
     case 'string': {
       if (typeof value !== 'string') return void wrongType();
-      if (schema.oneOf && !schema.oneOf.includes(value)) return void wrongType();
+      if (schema.oneOf && !schema.oneOf.includes(value)) {
+        if (!schema.noun) return void wrongType();
+        return void issues.push({ field, message: `unknown ${schema.noun} ${preview(value)}; choose one of ${schema.oneOf.join(', ')}` });
+      }
       if (schema.nonEmpty && value.trim().length === 0) return void issues.push({ field, message: 'is required' });
       if (schema.maxLength !== undefined && value.length > schema.maxLength) {
         return void issues.push({ field, message: `is ${value.length} characters long; at most ${schema.maxLength} are allowed` });

@@ -38,7 +38,7 @@ describe('settings', () => {
     const store = openSettings(tempDir());
     expect(() => store.set({ theme: 'neon' as never })).toThrow(/settings\.theme: must be one of system, light, dark, got "neon"/);
     expect(() => store.set({ bogus: 1 } as never)).toThrow(/settings\.bogus: is not a known field/);
-    expect(() => store.set({ defaultBackend: 'quantum' })).toThrow(/settings\.defaultBackend: must be one of auto, /);
+    expect(() => store.set({ defaultBackend: 'quantum' })).toThrow(/settings\.defaultBackend: unknown backend "quantum"; choose one of auto, /);
     expect(store.get().theme).toBe('system');
   });
 
