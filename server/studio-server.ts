@@ -39,7 +39,7 @@ import { findStaticFile, safeRelativePath, studioCsp } from '../node/studio/stat
 export interface ServerLimits {
   /** Largest WebSocket frame; a bigger one closes the connection with 1009. */
   maxPayloadBytes: number;
-  /** Replies and events a connection may have waiting; a reader that falls further behind is dropped. */
+  /** Replies and events a connection may have waiting; a reader that falls further behind is dropped (one larger reply still goes to a reader that is keeping up). */
   maxBufferedBytes: number;
   /** WebSocket connections at once; more are refused with 503. */
   maxConnections: number;
@@ -236,11 +236,15 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
     }
   });
 
-  /** Sends, or drops a reader that cannot keep up (its buffer would pass the cap). */
+  /**
+   * Sends, or drops a reader that cannot keep up: one whose unsent data would pass the
+   * cap. A reader with nothing waiting still gets a reply larger than the cap (the
+   * events of a long run), so what waits is bounded by the cap plus one reply.
+   */
   const post = (ws: WebSocket, message: RpcMessage | string) => {
     if (ws.readyState !== ws.OPEN) return;
     const text = typeof message === 'string' ? message : JSON.stringify(message);
-    if (ws.bufferedAmount + Buffer.byteLength(text) > limits.maxBufferedBytes) {
+    if (ws.bufferedAmount > 0 && ws.bufferedAmount + Buffer.byteLength(text) > limits.maxBufferedBytes) {
       ws.terminate();
       return;
     }

@@ -344,6 +344,11 @@ export const MAX_PATH_LENGTH = 4096;
 /** Run ids: `<yyyymmdd-hhmmss>-<kind>-<hex>` as the job service makes them; never a path. */
 export const RUN_ID_PATTERN = /^[\w-]{1,128}$/;
 
+/** Why `value` is not a run id (a path such as `../x` never is one), or nothing. */
+export function validateRunId(value: unknown): ValidationIssue[] {
+  return typeof value === 'string' && RUN_ID_PATTERN.test(value) ? [] : [{ field: 'id', message: `must be a run id (letters, digits, _ and -), got ${preview(value)}` }];
+}
+
 /** A path field. Emptiness is a rule, not a shape problem: a form with no teacher yet still gets its other fields checked. */
 const PATH: Schema = { type: 'string', maxLength: MAX_PATH_LENGTH };
 const INT_FROM_0: Schema = { type: 'number', integer: true, min: 0 };

@@ -16,11 +16,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { JobApi, JobInfo, JobRequest, JobStatus, SubmitOptions } from '../../shared/api.js';
-import { RUN_ID_PATTERN, validateRequest, validateSubmitOptions } from '../../shared/api.js';
+import { RUN_ID_PATTERN, validateRequest, validateRunId, validateSubmitOptions } from '../../shared/api.js';
 import { assertValid, ConfigError } from '../../shared/config.js';
 import type { JobEvent, JobKind, ProgressEvent } from '../../shared/events.js';
 import type { JobResult } from '../../shared/results.js';
-import { preview } from '../../shared/schema.js';
 import { FormatError } from '../../engine/io/errors.js';
 import { acquireRunLock, lockIsLive, readLock, RunLockedError, type RunLock } from './lock.js';
 import { absoluteRequest, checkInputsExist } from './request-paths.js';
@@ -213,14 +212,15 @@ export class JobService implements JobApi {
   }
 
   async get(id: string): Promise<JobInfo | null> {
-    assertRunId(id);
+    // Ids name runs/<id>/ of the project, never a path: nothing outside is read or written through them.
+    assertValid(validateRunId(id));
     const job = this.jobs.get(id);
     if (job) return this.snapshot(job);
     return readJobFromDisk(path.join(this.projectDir, 'runs', id));
   }
 
   async events(id: string): Promise<ProgressEvent[]> {
-    assertRunId(id);
+    assertValid(validateRunId(id));
     const job = this.jobs.get(id);
     if (job) await job.log.flush();
     return readRunEvents(job?.info.runDir ?? path.join(this.projectDir, 'runs', id));
@@ -238,7 +238,7 @@ export class JobService implements JobApi {
    * one checkpoints at its next step and ends `cancelled`, resumable from that checkpoint.
    */
   async cancel(id: string): Promise<void> {
-    assertRunId(id);
+    assertValid(validateRunId(id));
     const job = this.jobs.get(id);
     if (!job) throw new Error(`no job "${id}" is running in this session`);
     if (FINAL.has(job.info.status)) return;
@@ -499,13 +499,6 @@ export class JobService implements JobApi {
     const runsLeft = await fs.readdir(runs).then((names) => names.length, () => 0);
     if (projectFile && runsLeft === 0) await fs.rm(projectFile, { force: true });
     for (const dir of dirs) await fs.rmdir(dir).catch(() => undefined);
-  }
-}
-
-/** Ids name runs/<id>/ of the project: never a path (`../x`), so nothing outside can be read or written through them. */
-function assertRunId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !RUN_ID_PATTERN.test(id)) {
-    throw new ConfigError([{ field: 'id', message: `must be a run id (letters, digits, _ and -), got ${preview(id)}` }]);
   }
 }
 

@@ -8,10 +8,9 @@
 
 import path from 'node:path';
 import type { BackendInfo, InspectOptions, InspectResult, JobInfo, JobRequest, ProjectInfo, StudioApi, SubmitOptions } from '../../shared/api.js';
-import { parseRequest, RUN_ID_PATTERN, validateSubmitOptions } from '../../shared/api.js';
+import { parseRequest, validateRunId, validateSubmitOptions } from '../../shared/api.js';
 import { assertValid, ConfigError } from '../../shared/config.js';
 import type { ProgressEvent } from '../../shared/events.js';
-import { preview } from '../../shared/schema.js';
 import { absoluteRequest } from '../jobs/request-paths.js';
 import { readRunRequest } from '../jobs/run-folder.js';
 import { JobService, type JobServiceOptions } from '../jobs/service.js';
@@ -83,9 +82,7 @@ export async function openStudioBackend(options: StudioBackendOptions): Promise<
       if (confined) {
         // The page names runs by id only, and a run of this project may still point elsewhere
         // (a CLI run): its request must pass the policy like a new one.
-        if (typeof runDirOrId !== 'string' || !RUN_ID_PATTERN.test(runDirOrId)) {
-          throw new ConfigError([{ field: 'id', message: `must be a run id (letters, digits, _ and -), got ${preview(runDirOrId)}` }]);
-        }
+        assertValid(validateRunId(runDirOrId));
         await policy.checkRequest(await readRunRequest(path.join(projectDir, 'runs', runDirOrId)));
       }
       return service.resume(runDirOrId, submitOptions);

@@ -44,12 +44,11 @@ export interface Channel<Out, In> {
 
 // ------------------------------------------------------------------ the backend's host
 
-const NO_HOST_CALLS = {
-  openDialog: async () => Promise.reject(new Error('host calls are answered by the window\'s own process')),
-  reveal: async () => Promise.reject(new Error('host calls are answered by the window\'s own process')),
-  getSettings: async () => Promise.reject(new Error('host calls are answered by the window\'s own process')),
-  setSettings: async () => Promise.reject(new Error('host calls are answered by the window\'s own process')),
+/** Dialogs and settings belong to the window's process; the backend's host answers none. */
+const elsewhere = async (): Promise<never> => {
+  throw new Error("host calls are answered by the window's own process");
 };
+const NO_HOST_CALLS = { openDialog: elsewhere, reveal: elsewhere, getSettings: elsewhere, setSettings: elsewhere };
 
 /**
  * Serves a studio backend over `channel`: waits for `open`, opens the backend, answers

@@ -264,6 +264,8 @@ describe('probe 4: memory stays bounded', () => {
   const api = {
     list: vi.fn(() => never),
     project: vi.fn(async () => ({ dir: '/p', name: 'p' })),
+    // The events of a long run: one reply larger than the whole send-buffer cap.
+    events: vi.fn(async () => Array.from({ length: 20 }, (_, i) => ({ type: 'log', level: 'info', message: 'x'.repeat(64 * 1024), jobId: 'j', time: i }))),
     on: (l: (e: ProgressEvent) => void) => {
       listeners.add(l);
       return () => listeners.delete(l);
@@ -282,6 +284,7 @@ describe('probe 4: memory stays bounded', () => {
   afterAll(() => small.close());
 
   it('drops a reader that stops reading once its send buffer passes the cap', async () => {
+    await vi.waitFor(() => expect(small.connections()).toBe(0));
     const slow = await connect(small);
     const fast = await connect(small);
     expect(small.connections()).toBe(2);
@@ -299,6 +302,14 @@ describe('probe 4: memory stays bounded', () => {
     slow.ws.terminate();
   });
 
+  it('still sends a reader that keeps up one reply larger than the cap', async () => {
+    const client = await connect(small);
+    const result = await client.call('events', ['j']);
+    expect(result.ok && (result.value as unknown[]).length).toBe(20);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    client.ws.close();
+  });
+
   it('cuts echoed values short', async () => {
     const client = await connect(small);
     const huge = 'k'.repeat(100_000);
@@ -312,6 +323,8 @@ describe('probe 4: memory stays bounded', () => {
   });
 
   it('caps calls in flight per connection and connections at once', async () => {
+    // The connections of the tests above are gone (closing takes a round trip).
+    await vi.waitFor(() => expect(small.connections()).toBe(0));
     const client = await connect(small);
     // list never answers: eight calls fill the cap, the next two are refused at once.
     for (let i = 0; i < 8; i++) void client.call('list', []);
