@@ -232,14 +232,14 @@ export const COMMANDS: Record<string, Command> = {
   backends: {
     spec: {
       name: 'backends',
-      summary: 'which backends work here, and why the others do not',
+      summary: 'which compute backends (onnxruntime execution providers, TensorFlow.js) work here, and why the others do not',
       usage: 'learngene backends [--json]',
       options: { json: COMMON_OPTIONS.json!, help: COMMON_OPTIONS.help! },
     },
     async run() {
       const backend = await openStudioBackend({ projectDir: process.cwd() });
       const statuses = await backend.backends();
-      const chosen = statuses.find((s) => s.usable);
+      const chosen = statuses.find((s) => s.default) ?? null;
       const width = Math.max(...statuses.map((s) => s.name.length));
       const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}`);
       lines.push('', chosen ? `* default: ${chosen.name} (override with --backend)` : 'no usable backend');

@@ -3,12 +3,11 @@
 
 import type { OptionSpec, ParsedValue } from './args.js';
 import { DEFAULT_OPTIM, type OptimConfig } from '../shared/config.js';
-import type { DataSpec } from '../shared/api.js';
-import { BACKEND_CHOICES } from '../shared/backends.js';
+import { BACKEND_CHOICES, type DataSpec } from '../shared/api.js';
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   json: { kind: 'boolean', help: 'print the result as one JSON object on the last line of stdout' },
-  backend: { kind: 'string', meta: 'NAME', help: `${BACKEND_CHOICES.join(' | ')} (learngene backends lists what works here)`, default: 'auto' },
+  backend: { kind: 'string', meta: 'NAME', help: `${BACKEND_CHOICES.slice(1).join(' | ')} | auto (learngene backends says which work here)`, default: 'auto' },
   help: { kind: 'boolean', short: 'h', help: 'show this help' },
 };
 

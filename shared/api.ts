@@ -18,7 +18,6 @@ import {
 } from './config.js';
 import type { JobKind, ProgressEvent } from './events.js';
 import type { JobResult } from './results.js';
-import { BACKEND_CHOICES } from './backends.js';
 import { checkValue, preview, type Field, type Schema } from './schema.js';
 
 /** Which images a job trains and evaluates on. */
@@ -170,10 +169,25 @@ export interface JobInfo {
   error?: { message: string; field?: string; file?: string; name?: string; issues?: ValidationIssue[] };
 }
 
+/**
+ * Every compute backend, in the order `auto` considers them (node/backends.ts): GPU
+ * execution providers of onnxruntime, its CPU EP, then the TensorFlow.js backends.
+ */
+export const BACKEND_NAMES = [
+  'onnxruntime-cuda', 'onnxruntime-dml', 'onnxruntime-coreml', 'onnxruntime-webgpu', 'onnxruntime',
+  'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu',
+] as const;
+
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Backends a job may ask for. */
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+
+
 export interface SubmitOptions {
   /** Also checkpoint every N optimizer steps (epoch ends always checkpoint). */
   checkpointEvery?: number;
-  /** The job's backend: a name of shared/backends.ts BACKEND_NAMES, or 'auto' (default). */
+  /** The job's backend: a name of BACKEND_NAMES, or 'auto' (default). */
   backend?: string;
   /**
    * Replace an existing output that is not our own artifact (`learngene … --force`).
@@ -217,8 +231,14 @@ export type StudioMethod = (typeof STUDIO_METHODS)[number];
 export interface BackendInfo {
   name: string;
   usable: boolean;
-  /** What it is when usable ("WebAssembly · SIMD · 1 thread"), why not otherwise. */
+  /** What it is when usable ("onnxruntime 1.30 · CPU · 2 threads"), why not otherwise. */
   detail: string;
+  /** Runs on a GPU (or a GPU API). */
+  gpu?: boolean;
+  /** A CPU emulation of a GPU API (SwiftShader): right answers, no speed. */
+  emulated?: boolean;
+  /** What jobs on `auto` run on. */
+  default?: boolean;
 }
 
 export interface ProjectInfo {

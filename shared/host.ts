@@ -3,13 +3,13 @@
 // through the studio server. Types and pure functions only.
 
 import type { ValidationIssue } from './config.js';
-import { BACKEND_CHOICES } from './backends.js';
+import { BACKEND_CHOICES } from './api.js';
 import { checkValue, isPlainObject, type Field } from './schema.js';
 
 export type Theme = 'system' | 'light' | 'dark';
 
 export interface StudioSettings {
-  /** Backend for new jobs: 'auto' or a name of shared/backends.ts BACKEND_NAMES. */
+  /** Backend for new jobs: 'auto' or a name of shared/api.ts BACKEND_NAMES. */
   defaultBackend: string;
   /** Where the open dialogs start, by what is being picked. */
   folders: { datasets: string; models: string; exports: string };

@@ -48,7 +48,7 @@ export interface StudioBackend extends StudioApi {
 
 async function probeBackends(): Promise<BackendInfo[]> {
   const { detectBackends } = await import('../backends.js');
-  return (await detectBackends()).map(({ name, usable, detail }) => ({ name, usable, detail }));
+  return detectBackends();
 }
 
 export async function openStudioBackend(options: StudioBackendOptions): Promise<StudioBackend> {

@@ -62,7 +62,7 @@ const ROWS: Row[] = [
   { name: 'unknown flag', args: (_, P) => train(P, ...sample, '--learning-rate', '1'), message: () => "unknown option '--learning-rate' (see \"learngene train --help\")" },
   { name: 'missing --out', args: (_, P) => ['train', ...sample, '--project', P], message: () => '--out is required (see "learngene train --help")' },
   { name: '--checkpoint-every -1', args: (_, P) => train(P, ...sample, '--checkpoint-every', '-1'), message: () => '--checkpoint-every: must be at least 0, got -1' },
-  { name: 'unknown --backend', args: (_, P) => train(P, ...sample, '--backend', 'gpu'), message: () => /^backend: unknown backend "gpu"; choose one of auto, tensorflow-gpu, (\w+, )*wasm, cpu$/ },
+  { name: 'unknown --backend', args: (_, P) => train(P, ...sample, '--backend', 'gpu'), message: () => /^backend: unknown backend "gpu"; choose one of auto, onnxruntime-cuda, ([\w-]+, )*wasm, cpu$/ },
   // Model files
   { name: 'truncated safetensors', args: (i) => ['evaluate', '--model', i.truncated!, ...sample], message: (i) => new RegExp(`^${esc(i.truncated!)}: (tensor "[^"]+" ends at byte \\d+ of the data section but the file holds only \\d+ data bytes \\(truncated\\)|declares a \\d+-byte header)`) },
   { name: 'header larger than the file', args: (i) => ['evaluate', '--model', i.headerTooLong!, ...sample], message: (i) => new RegExp(`^${esc(i.headerTooLong!)}: declares a \\d+-byte header but the file has only \\d+ bytes after the length \\(truncated or not safetensors\\)`) },

@@ -20,7 +20,7 @@ class Studio {
     if (wanted && wanted !== 'auto') return wanted;
     return 'auto';
   });
-  fastestBackend = $derived(this.backends?.find((b) => b.usable) ?? null);
+  fastestBackend = $derived(this.backends?.find((b) => b.default) ?? this.backends?.find((b) => b.usable) ?? null);
 
   constructor() {
     onConnectionState((state) => (this.connection = state));

@@ -55,7 +55,7 @@ describe('events', () => {
     expect(heardSteps.map((s) => `${s.epoch}:${s.step}`)).toEqual(['0:0', `0:${perEpoch - 1}`, `1:${perEpoch - 1}`]);
 
     const status = JSON.parse(await fs.readFile(path.join(info.runDir, 'status.json'), 'utf8'));
-    expect(status).toMatchObject({ id: job.id, kind: 'train', status: 'done', sessions: 1, options: { checkpointEvery: 0 }, backendUsed: 'wasm' });
+    expect(status).toMatchObject({ id: job.id, kind: 'train', status: 'done', sessions: 1, options: { checkpointEvery: 0 }, backendUsed: 'onnxruntime' });
     expect(existsSync(path.join(info.runDir, 'lock'))).toBe(false);
     expect(JSON.parse(await fs.readFile(path.join(info.runDir, 'request.json'), 'utf8')).out).toBe(path.join(project, 'model'));
 

@@ -177,7 +177,7 @@ describe('Trainer on the worker pool', () => {
     }
     if (stopAfter !== undefined) trainer.task.hooks = { afterStep: async (position) => (position.globalStep >= stopAfter ? 'stop' : undefined) };
     await trainer.run();
-    const state = { position: structuredClone(trainer.position), optimizer: trainer.optimizer.stateTensors(), weights: tensorsFromParams(net.params) };
+    const state = { position: structuredClone(trainer.position), optimizer: trainer.optimizerState(), weights: tensorsFromParams(trainer.weights()) };
     trainer.dispose();
     gradients.dispose();
     disposeParams(net.params);
