@@ -8,7 +8,7 @@ import { openStudioBackend } from '../../../node/studio/backend.js';
 
 let root: string;
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'lg-extras-'));
+  root = mkdtempSync(path.join(os.tmpdir(), 'lg-inspect-'));
   for (const [c, name] of ['dark', 'light'].entries()) {
     mkdirSync(path.join(root, 'data', name), { recursive: true });
     for (let i = 0; i < 5; i++) {
