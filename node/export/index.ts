@@ -113,10 +113,10 @@ export async function exportModel(modelPath: string, format: ExportFormat, out: 
     classNames: source.meta.classNames,
     provenance,
   };
-  if (format === 'onnx') return { format, files: await writeOnnx(source, record, out), warnings };
-  if (format === 'tfjs') return { format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
+  if (format === 'onnx') return { kind: 'export', format, files: await writeOnnx(source, record, out), warnings };
+  if (format === 'tfjs') return { kind: 'export', format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
   const timm = await writeTimm(source, provenance, out);
-  return { format, files: timm.files, warnings: [...warnings, ...timm.warnings] };
+  return { kind: 'export', format, files: timm.files, warnings: [...warnings, ...timm.warnings] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -134,6 +134,8 @@ export interface ModelDescription {
   preprocess?: Preprocess;
   classNames?: string[];
   provenance?: Provenance;
+  /** Metrics recorded with our own models. */
+  metrics?: Record<string, unknown>;
   /** Import assumptions, or why a field is unknown. */
   notes: string[];
   onnx?: OnnxDescription;

@@ -6,7 +6,7 @@ import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
 import { api } from '../lib/api.js';
 import { joinPath, baseName, slug } from '../lib/paths.js';
 import { presetSettings, type DistillSettings, type PresetName } from '../lib/presets.js';
-import type { CompareResult, DistillResult, GrowResult, TrainedModelResult } from '../../../shared/results.js';
+import { isResultOf } from '../../../shared/results.js';
 import { jobs } from './jobs.svelte.js';
 import { studio } from './studio.svelte.js';
 
@@ -195,12 +195,13 @@ class Wizard {
 
   learngenePath = $derived.by(() => {
     const view = jobs.view(this.distillJobId);
-    if (view?.status === 'done') return (view.result as DistillResult | undefined)?.out ?? this.learngeneOut;
-    return '';
+    if (view?.status !== 'done') return '';
+    return isResultOf(view.result, 'distill') ? view.result.out : this.learngeneOut;
   });
   tlegPath = $derived.by(() => {
     const view = jobs.view(this.tlegJobId);
-    return view?.status === 'done' ? ((view.result as DistillResult | undefined)?.out ?? this.tlegOut) : '';
+    if (view?.status !== 'done') return '';
+    return isResultOf(view.result, 'distill') ? view.result.out : this.tlegOut;
   });
 
   compareRequest = $derived<CompareRequest>({
@@ -221,7 +222,10 @@ class Wizard {
     ...(this.baselines.includes('tleg') && !this.tlegPath ? [{ field: 'tlegLearngene', message: 'the TLEG baseline needs a TLEG learngene: tick "Also distil a TLEG learngene" on the Distill step' }] : []),
   ]);
 
-  compareResult = $derived((jobs.view(this.compareJobId)?.result as CompareResult | undefined) ?? null);
+  compareResult = $derived.by(() => {
+    const result = jobs.view(this.compareJobId)?.result;
+    return isResultOf(result, 'compare') ? result : null;
+  });
 
   /** Models the Export step offers: the teacher and every descendant made in this project. */
   exportableModels = $derived.by(() => {
@@ -235,8 +239,8 @@ class Wizard {
     }
     for (const id of this.growJobIds) {
       const view = jobs.view(id);
-      const result = view?.status === 'done' ? (view.result as GrowResult) : null;
-      if (result) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
+      const result = view?.status === 'done' ? view.result : null;
+      if (isResultOf(result, 'grow')) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
     }
     return models.filter((m, i, all) => all.findIndex((n) => n.path === m.path) === i);
   });
@@ -312,8 +316,8 @@ class Wizard {
   /** Called when the teacher job finishes: the trained model becomes the teacher. */
   async adoptTrainedTeacher(): Promise<void> {
     const view = jobs.view(this.teacherJobId);
-    const result = view?.result as TrainedModelResult | undefined;
-    if (view?.status !== 'done' || !result) return;
+    const result = view?.result;
+    if (view?.status !== 'done' || !isResultOf(result, 'train')) return;
     if (this.teacherPath === result.out && this.teacher) return;
     this.teacherPath = result.out;
     try {
