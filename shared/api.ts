@@ -175,7 +175,7 @@ export interface JobInfo {
  */
 export const BACKEND_NAMES = [
   'onnxruntime-cuda', 'onnxruntime-dml', 'onnxruntime-coreml', 'onnxruntime-webgpu', 'onnxruntime',
-  'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu',
+  'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu',
 ] as const;
 
 export type BackendName = (typeof BACKEND_NAMES)[number];

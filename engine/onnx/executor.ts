@@ -9,6 +9,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types.js';
+import { copyTensorInto } from '../kernels/wasm-kernels.js';
 import type { TensorMap } from '../io/safetensors.js';
 import { networkSpec, type NetworkSpec } from '../model/spec.js';
 import type { DropPathScales, Network } from '../model/vit.js';
@@ -69,7 +70,7 @@ function readBackGraph(n: number): Uint8Array {
 /** Reads variables into a flat buffer by layout. */
 function readWeights(params: Network['params'], layout: ParamLayout): Float32Array {
   const out = new Float32Array(layout.floats);
-  for (const e of layout.entries) out.set(params.get(e.name)!.dataSync() as Float32Array, e.offset);
+  for (const e of layout.entries) copyTensorInto(params.get(e.name)!, out, e.offset);
   return out;
 }
 

@@ -16,8 +16,8 @@ import type { TensorMap } from '../io/safetensors.js';
 import { forward, type Network } from '../model/vit.js';
 import { learningRateAt, type Schedule } from './schedule.js';
 import { crossEntropy } from './loss.js';
-import { type GradientComputer, stepDropPath } from './gradients.js';
-import { createStepExecutor, hostLogits, type StepExecutor, TfjsStepExecutor } from './executor.js';
+import { stepDropPath } from './gradients.js';
+import { createStepExecutor, hostLogits, type StepExecutor } from './executor.js';
 
 /** Batches by (epoch, step); the order within an epoch is fixed by the source's seed. */
 export interface BatchSource {
@@ -72,8 +72,6 @@ export interface TrainTask {
    * (onnxruntime where installed), else tfjs. An executor given here belongs to the caller.
    */
   executor?: StepExecutor;
-  /** Shorthand for a tfjs executor over this gradient strategy (owned by the caller). */
-  gradients?: GradientComputer;
 }
 
 export interface TrainResult {
@@ -119,7 +117,7 @@ export class Trainer {
       ...(task.frozen ? { frozen: task.frozen } : {}),
     };
     this.ownsExecutor = !task.executor;
-    this.executor = task.executor ?? (task.gradients ? new TfjsStepExecutor(executorTask, task.gradients, false) : createStepExecutor(executorTask));
+    this.executor = task.executor ?? createStepExecutor(executorTask);
   }
 
   /** Continues from a checkpoint: position and optimizer moments (weights are set in the network by the caller first). */

@@ -15,7 +15,6 @@ import { createAuxNet } from '../../../engine/sws/auxnet.js';
 import { NetworkTeacher } from '../../../engine/train/model-teacher.js';
 import { CachedTeacher } from '../../../engine/train/teacher-cache.js';
 import { type BatchSource, NonFiniteLossError, Trainer, type TrainPosition } from '../../../engine/train/loop.js';
-import { LocalGradients } from '../../../engine/train/gradients.js';
 import { TfjsStepExecutor } from '../../../engine/train/executor.js';
 import { OnnxInference, OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
@@ -69,7 +68,7 @@ describe('evaluation and teachers in onnxruntime', () => {
     const optim = { ...DEFAULT_OPTIM, eps: 1e-6 };
     const task = (network: Network) => ({ network, optim, distill: { alpha: 0.5, tau: 2 }, distilling: true });
     const onnx = new OnnxStepExecutor(task(student), await createOrtRuntime('onnxruntime', { threads: 1 }));
-    const tfjs = new TfjsStepExecutor(task(studentTfjs), new LocalGradients());
+    const tfjs = new TfjsStepExecutor(task(studentTfjs));
     const a = await onnx.step({ batch: makeBatch(5, 4, true), lr: 1e-3, dropPath: null, teacher: fast });
     const b = await tfjs.step({ batch: makeBatch(5, 4, true), lr: 1e-3, dropPath: null, teacher: fast });
     expect(Math.abs(a.kd! - b.kd!) / b.kd!).toBeLessThan(1e-4);
@@ -113,7 +112,7 @@ describe('a Trainer on onnxruntime', () => {
   }
 
   const onnx = async (net: Network) => new OnnxStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, await createOrtRuntime('onnxruntime', { threads: 2 }));
-  const tfjs = async (net: Network) => new TfjsStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, new LocalGradients());
+  const tfjs = async (net: Network) => new TfjsStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false });
 
   it('stops on a non-finite loss with the last good weights and moments', async () => {
     await useBackend('cpu');

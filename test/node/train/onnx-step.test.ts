@@ -12,7 +12,7 @@ import type { Batch } from '../../../engine/data/types.js';
 import { createViT, type Network, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes } from '../../../engine/model/vit.js';
 import { AuxNet, createAuxNet } from '../../../engine/sws/auxnet.js';
 import { extractLearngene, growDescendant } from '../../../engine/sws/learngene.js';
-import { stepDropPath, LocalGradients } from '../../../engine/train/gradients.js';
+import { stepDropPath } from '../../../engine/train/gradients.js';
 import { type ExecutorTask, type StepExecutor, TfjsStepExecutor } from '../../../engine/train/executor.js';
 import { OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
@@ -107,7 +107,7 @@ describe('one training step: onnxruntime graph = tfjs engine', () => {
         ...(c.frozen ? { frozen: new Set(c.frozen) } : {}),
       });
       const onnx: StepExecutor = new OnnxStepExecutor(task(netOnnx), await createOrtRuntime('onnxruntime', { threads: 1 }));
-      const tfjs: StepExecutor = new TfjsStepExecutor(task(netTfjs), new LocalGradients());
+      const tfjs: StepExecutor = new TfjsStepExecutor(task(netTfjs));
       // Two steps, so the second uses non-zero moments and bias corrections of step 2.
       for (let step = 0; step < 2; step++) {
         const batch = makeBatch(config, step);
