@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // `npm run bench`: our engine against a PyTorch reference written to the same spec, in
 // ONE run on this machine, alternating (ours, torch, ours, torch, …) so both see the same
-// machine state. Configs (as issue 7): ViT image 32, patch 4, dim 192, depth 6, heads 3,
-// 100 classes, batch 64, AdamW (+ clip 1.0), CE; and one SWS distillation step (Aux-Net
-// 16 layers in stages 3,3,4,3,3, dim 192, teacher ViT depth 12 dim 192, soft KD).
+// machine state. Configs: ViT image 32, patch 4, dim 192, depth 6, heads 3, 100 classes,
+// batch 64, AdamW (+ clip 1.0), CE; and one SWS distillation step (Aux-Net 16 layers in
+// stages 3,3,4,3,3, dim 192, teacher ViT depth 12 dim 192, soft KD).
+// "Ours" is the default backend (onnxruntime: the training step as one ONNX graph on the
+// CPU execution provider); the tfjs wasm fallback and other paths are timed once each,
+// and one extra training step is profiled per ONNX node (onnxruntime's enableProfiling).
 // Every figure is the median of the timed steps (≥ 5 after warm-up per measurement, all
 // rounds pooled); every measurement runs in a fresh process (peak RSS is its own).
 //
 //   node bench/run.mjs [--rounds 2] [--steps 5] [--warmup 2] [--quick] [--skip-extras]
-//                      [--webgpu-swiftshader]   (also time WebGPU on SwiftShader, batch 8)
+//                      [--with-cpu]             (also the tfjs cpu backend: ~2 min a step)
+//                      [--webgpu-swiftshader]   (also the WebGPU EP on SwiftShader, batch 8)
 // Writes bench/results/<date>.json, bench/results/latest.json (with "ratios") and
 // bench/results/latest.md. Needs dist/ built (npm run bench does it) and, for the
 // reference, /usr/bin/python3 with torch (skipped with the reason otherwise).
@@ -27,6 +31,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
     'skip-extras': { type: 'boolean', default: false },
+    'with-cpu': { type: 'boolean', default: false },
     'webgpu-swiftshader': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
   },
@@ -40,10 +45,10 @@ function log(message) {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-function runJson(command, argv, label) {
+function runJson(command, argv, label, env = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1', ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -69,8 +74,8 @@ function runJson(command, argv, label) {
   });
 }
 
-const ours = (task, extra = [], label = `ours ${task}`) =>
-  runJson(process.execPath, [path.join(root, 'bench/engine-task.mjs'), '--task', task, '--steps', steps, '--warmup', warmup, ...extra], label);
+const ours = (task, extra = [], label = `ours ${task}`, env = {}) =>
+  runJson(process.execPath, [path.join(root, 'bench/engine-task.mjs'), '--task', task, '--steps', steps, '--warmup', warmup, ...extra], label, env);
 const torch = (task) => runJson(args.python, [path.join(root, 'bench/torch_reference.py'), '--task', task, '--steps', steps, '--warmup', warmup], `torch ${task}`);
 
 function median(values) {
@@ -117,38 +122,37 @@ async function main() {
   // 2. The other paths, once each.
   const extras = [];
   if (!args['skip-extras']) {
+    extras.push({ group: 'ours-profile', ...(await ours('train', ['--profile', '--steps', '2', '--warmup', '1'], 'ours train, profiled per ONNX node')) });
+    extras.push({ group: 'ours-standard-ops', ...(await ours('train', ['--contrib', 'off'], 'ours train, standard ONNX ops only (no com.microsoft)')) });
     extras.push({ group: 'onnxruntime', ...(await ours('infer-onnx', [], 'onnxruntime-node infer (our ONNX export)')) });
-    extras.push({ group: 'ours-tfjs-teacher', ...(await ours('distill', ['--teacher', 'tfjs'], 'ours distill, teacher in tfjs replicated in the workers')) });
     extras.push({ group: 'ours-onnx-teacher', ...(await ours('distill', ['--teacher', 'onnx'], 'ours distill, .onnx teacher file in onnxruntime')) });
-    extras.push({ group: 'wasm-workers-tfjs', ...(await ours('infer', ['--infer-path', 'tfjs'], 'ours infer, tfjs split over the wasm workers')) });
-    for (const task of TASKS) extras.push({ group: 'wasm-1-thread', ...(await ours(task, ['--workers', '1'], `ours ${task}, wasm 1 thread`)) });
-    for (const task of ['train', 'infer']) extras.push({ group: 'wasm-xnnpack-only', ...(await ours(task, ['--workers', '1', '--kernels', 'off', '--steps', '3', '--warmup', '1'], `ours ${task}, wasm 1 thread, XNNPACK only (before)`)) });
-    for (const task of ['train', 'infer']) extras.push({ group: 'cpu', ...(await ours(task, ['--backend', 'cpu', '--steps', '2', '--warmup', '0'], `ours ${task}, cpu backend (2 steps)`)) });
+    for (const task of TASKS) extras.push({ group: 'wasm', ...(await ours(task, ['--backend', 'wasm'], `ours ${task}, tfjs wasm (fallback)`)) });
+    for (const task of ['train', 'infer']) extras.push({ group: 'wasm-xnnpack-only', ...(await ours(task, ['--backend', 'wasm', '--kernels', 'off', '--steps', '3', '--warmup', '1'], `ours ${task}, tfjs wasm, XNNPACK only`)) });
+    if (args['with-cpu']) for (const task of ['train', 'infer']) extras.push({ group: 'cpu', ...(await ours(task, ['--backend', 'cpu', '--steps', '2', '--warmup', '0'], `ours ${task}, tfjs cpu backend (2 steps)`)) });
   }
-  // tensorflow (tfjs-node) when installed; webgpu when a real adapter exists.
+  // tensorflow (tfjs-node) when installed; GPU execution providers when the probe finds one.
   let tensorflowNote = null;
   try {
     await import('@tensorflow/tfjs-node');
-    for (const task of TASKS) extras.push({ group: 'tensorflow', ...(await ours(task, ['--backend', 'tensorflow', '--workers', '1'], `ours ${task}, tensorflow`)) });
+    for (const task of TASKS) extras.push({ group: 'tensorflow', ...(await ours(task, ['--backend', 'tensorflow'], `ours ${task}, tensorflow`)) });
   } catch (error) {
     tensorflowNote = `not benchmarked: @tensorflow/tfjs-node does not load here (${String(error.message ?? error).split('\n')[0].slice(0, 120)})`;
     log(`tensorflow: ${tensorflowNote}`);
   }
-  let webgpuNote = null;
-  try {
-    const { probeWebGpu } = await import(new URL('../dist/node/compute/chromium.js', import.meta.url).href);
-    const probe = await probeWebGpu();
-    if (probe.usable) {
-      for (const task of TASKS) extras.push({ group: 'webgpu', ...(await ours(task, ['--backend', 'webgpu'], `ours ${task}, webgpu`)) });
+  const gpuNotes = {};
+  const { probeOnnxBackend } = await import(new URL('../dist/node/train/onnx-probe.js', import.meta.url).href);
+  for (const backend of ['onnxruntime-cuda', 'onnxruntime-webgpu']) {
+    const probe = await probeOnnxBackend(backend);
+    if (probe.usable && !/swiftshader/i.test(process.env.VK_ICD_FILENAMES ?? '')) {
+      for (const task of TASKS) extras.push({ group: backend, ...(await ours(task, ['--backend', backend], `ours ${task}, ${backend}`)) });
     } else {
-      webgpuNote = `not benchmarked: ${probe.detail}`;
-      log(`webgpu: ${webgpuNote}`);
-      if (args['webgpu-swiftshader']) {
-        extras.push({ group: 'webgpu-swiftshader', ...(await ours('infer', ['--backend', 'webgpu', '--batch', '8', '--steps', '1', '--warmup', '1'], 'ours infer, webgpu on SwiftShader, batch 8')) });
-      }
+      gpuNotes[backend] = `not benchmarked: ${probe.usable ? 'SwiftShader only (a CPU emulation)' : probe.detail}`;
+      log(`${backend}: ${gpuNotes[backend]}`);
     }
-  } catch (error) {
-    webgpuNote = `not benchmarked: ${String(error.message ?? error).split('\n')[0]}`;
+  }
+  if (args['webgpu-swiftshader']) {
+    const env = { VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json', XDG_RUNTIME_DIR: os.tmpdir() };
+    for (const task of ['infer', 'train']) extras.push({ group: 'webgpu-swiftshader', ...(await ours(task, ['--backend', 'onnxruntime-webgpu', '--batch', '8', '--steps', '1', '--warmup', '1'], `ours ${task}, onnxruntime-webgpu on SwiftShader, batch 8`, env)) });
   }
   const load1 = os.loadavg();
 
@@ -175,7 +179,7 @@ async function main() {
       peakRssMb: Math.round(Math.max(...rs.map((r) => r.peakRssMb))),
     };
   };
-  const groups = ['ours-default', 'torch', 'onnxruntime', 'wasm-workers-tfjs', 'ours-tfjs-teacher', 'ours-onnx-teacher', 'wasm-1-thread', 'wasm-xnnpack-only', 'cpu', 'tensorflow', 'webgpu', 'webgpu-swiftshader'];
+  const groups = ['ours-default', 'torch', 'ours-standard-ops', 'onnxruntime', 'ours-onnx-teacher', 'wasm', 'wasm-xnnpack-only', 'cpu', 'tensorflow', 'onnxruntime-cuda', 'onnxruntime-webgpu', 'webgpu-swiftshader'];
   const table = [];
   for (const group of groups) for (const task of [...TASKS, 'infer-onnx']) {
     const r = row(group, task);
@@ -184,22 +188,27 @@ async function main() {
   const get = (group, task) => table.find((r) => r.group === group && r.task === task) ?? null;
   const ratio = (a, b) => (a && b ? Math.round((a.imagesPerSec / b.imagesPerSec) * 1000) / 1000 : null);
   const t = (task) => get('torch', task);
-  const oursInfer = get('ours-default', 'infer');
-  const ortInfer = get('onnxruntime', 'infer-onnx');
-  const tfjsInfer = get('wasm-workers-tfjs', 'infer');
-  const distillBest = [get('ours-default', 'distill'), get('ours-tfjs-teacher', 'distill'), get('ours-onnx-teacher', 'distill')].filter(Boolean).sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0] ?? null;
+  const peak = (task) => {
+    const a = get('ours-default', task);
+    const b = t(task);
+    return a && b ? Math.round((a.peakRssMb / b.peakRssMb) * 100) / 100 : null;
+  };
   const ratios = {
     train: ratio(get('ours-default', 'train'), t('train')),
-    infer: ratio(oursInfer, t('infer')),
+    infer: ratio(get('ours-default', 'infer'), t('infer')),
     distill: ratio(get('ours-default', 'distill'), t('distill')),
-    inferPath: oursInfer?.strategy ?? null,
-    inferOnnxruntimeDirect: ratio(ortInfer, t('infer')),
-    inferTfjs: ratio(tfjsInfer, t('infer')),
-    distillBestTeacherPath: ratio(distillBest, t('distill')),
-    distillBestTeacher: distillBest?.teacher ?? null,
-    trainSingleThread: ratio(get('wasm-1-thread', 'train'), t('train')),
-    trainBefore: ratio(get('wasm-xnnpack-only', 'train'), t('train')),
+    trainStandardOps: ratio(get('ours-standard-ops', 'train'), t('train')),
+    inferOnnxruntimeDirect: ratio(get('onnxruntime', 'infer-onnx'), t('infer')),
+    distillOnnxTeacherFile: ratio(get('ours-onnx-teacher', 'distill'), t('distill')),
+    trainWasm: ratio(get('wasm', 'train'), t('train')),
+    inferWasm: ratio(get('wasm', 'infer'), t('infer')),
+    distillWasm: ratio(get('wasm', 'distill'), t('distill')),
+    trainWasmXnnpackOnly: ratio(get('wasm-xnnpack-only', 'train'), t('train')),
+    /** Peak RSS of ours / PyTorch's, per task. */
+    peakRssTrain: peak('train'),
+    peakRssDistill: peak('distill'),
   };
+  const profiled = extras.find((x) => x.group === 'ours-profile' && !x.error);
 
   const result = {
     date: started.toISOString(),
@@ -214,10 +223,11 @@ async function main() {
       rounds,
       stepsPerMeasurement: Number(steps),
       warmup: Number(warmup),
-      default: 'wasm backend, Learngene SIMD kernels, training data-parallel over all cores; evaluation of a ViT and our ViT teachers in onnxruntime (as the Trainer and the distill job run them)',
+      default: 'onnxruntime backend: the whole training step (forward, backward, loss, clipping, AdamW) as one ONNX graph on the CPU execution provider, all cores; evaluation and our ViT teachers in onnxruntime too (as jobs run them)',
     },
     ratios,
-    notes: { pytorch: torchSkip, tensorflow: tensorflowNote, webgpu: webgpuNote, cpu: 'cpu backend: 2 steps only, no warm-up (it is ~25x slower)' },
+    notes: { pytorch: torchSkip, tensorflow: tensorflowNote, ...gpuNotes, cpu: args['with-cpu'] ? 'tfjs cpu backend: 2 steps only, no warm-up (it is ~200x slower)' : null },
+    profile: profiled?.profile ?? null,
     table,
     runs: [...runs, ...extras],
   };
@@ -241,7 +251,7 @@ function markdown(r) {
     `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB · Node ${m.node} · tfjs ${m.tfjs} (wasm ${m.tfjsWasm}) · onnxruntime-node ${m.onnxruntime} · PyTorch ${m.torch ?? '—'} (${m.blas ?? '?'}) · git ${m.git}${m.gitDirty ? ' (uncommitted changes)' : ''}`,
     `Load average ${r.loadAverage.start.join(' ')} at start, ${r.loadAverage.end.join(' ')} at end · ${r.config.rounds} alternated round(s), ${r.config.stepsPerMeasurement} timed steps after ${r.config.warmup} warm-up per measurement, medians over all timed steps · ${r.durationSeconds} s`,
     '',
-    `**Ratios (ours / PyTorch, same run):** train **${fmt(r.ratios.train, 3)}×**, inference **${fmt(r.ratios.infer, 3)}×** (${r.ratios.inferPath}; onnxruntime-node called directly ${fmt(r.ratios.inferOnnxruntimeDirect, 3)}×; our tfjs engine on the workers ${fmt(r.ratios.inferTfjs, 3)}×), distillation step **${fmt(r.ratios.distill, 3)}×** (best teacher path ${fmt(r.ratios.distillBestTeacherPath, 3)}×: ${r.ratios.distillBestTeacher ?? '—'}).`,
+    `**Ratios (ours / PyTorch, same run):** train **${fmt(r.ratios.train, 3)}×**, inference **${fmt(r.ratios.infer, 3)}×**, distillation step **${fmt(r.ratios.distill, 3)}×**; peak RSS ours / PyTorch ${fmt(r.ratios.peakRssTrain, 2)}× (train), ${fmt(r.ratios.peakRssDistill, 2)}× (distill). The tfjs wasm fallback: train ${fmt(r.ratios.trainWasm, 3)}×, inference ${fmt(r.ratios.inferWasm, 3)}×, distillation ${fmt(r.ratios.distillWasm, 3)}×.`,
     '',
     `ViT: ${r.config.vit}; batch ${r.config.batch}; ${r.config.optimizer}. Distillation: ${r.config.distill}. Default: ${r.config.default}.`,
     '',
@@ -251,12 +261,18 @@ function markdown(r) {
   for (const x of r.table) {
     const ref = torchOf(x.task === 'infer-onnx' ? 'infer' : x.task);
     const vs = x.group === 'torch' ? '1' : ref ? fmt(x.imagesPerSec / ref.imagesPerSec, 3) : '—';
-    const label = x.group === 'torch' ? `PyTorch (${x.backend})` : x.group === 'onnxruntime' ? 'onnxruntime-node' : `ours · ${x.backend}`;
-    const pathText = [x.group === 'cpu' ? '**cpu backend, 2 steps (slow path)**' : null, x.strategy, x.teacher ? `teacher: ${x.teacher}` : null, x.group === 'wasm-xnnpack-only' ? 'XNNPACK only, no Learngene kernels (before)' : null].filter(Boolean).join('; ');
+    const label = x.group === 'torch' ? `PyTorch (${x.backend})` : x.group === 'onnxruntime' ? 'onnxruntime-node' : `ours · ${x.backend}${x.group === 'ours-default' ? ' (default)' : ''}`;
+    const pathText = [x.group === 'cpu' ? '**cpu backend, 2 steps (slow path)**' : null, x.strategy, x.teacher ? `teacher: ${x.teacher}` : null].filter(Boolean).join('; ');
     lines.push(`| ${label} | ${pathText || '—'} | ${x.task} | ${fmt(x.imagesPerSec)} | ${fmt(x.medianMs, 0)} | ${vs} | ${x.peakRssMb} | ${x.steps} |`);
   }
   lines.push('');
   for (const [k, v] of Object.entries(r.notes)) if (v) lines.push(`- ${k}: ${v}`);
+  if (r.profile) {
+    const p = r.profile;
+    lines.push('', `## Where a training step's time goes (onnxruntime profile of one step: ${fmt(p.runMs, 0)} ms run, ${fmt(p.nodeMs, 0)} ms in ${p.nodes} nodes; profiling slows it slightly)`, '', '| op | ms | share | nodes |', '|---|---:|---:|---:|');
+    for (const o of p.byOp.filter((x) => x.ms >= 0.5)) lines.push(`| ${o.op} | ${fmt(o.ms)} | ${fmt(o.share * 100)}% | ${o.nodes} |`);
+    lines.push('', 'Slowest nodes: ' + p.slowest.slice(0, 8).map((n) => `${n.op} ${JSON.stringify(n.inputs)} ${fmt(n.ms, 2)} ms`).join('; ') + '.');
+  }
   const failed = r.runs.filter((x) => x.error);
   for (const f of failed) lines.push(`- FAILED ${f.label}: ${String(f.error).split('\n')[0]}`);
   lines.push('', 'Reproduce: `npm run bench` (writes bench/results/<date>.json, latest.json, latest.md).', '');

@@ -2,14 +2,10 @@
 
 import type { Command } from './main.js';
 import { UsageError } from './args.js';
-import { COMMON_OPTIONS, DATA_OPTIONS, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
-import { describeTrained, pct, runOptionsFrom, withDefaults } from './command-helpers.js';
+import { COMMON_OPTIONS, DATA_OPTIONS, FORCE_OPTION, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
+import { describeTrained, ephemeralRun, pct, runOptionsFrom, withDefaults } from './command-helpers.js';
 import { runRequest } from './run-request.js';
 import { DEFAULT_DATA, IMPORTANCE_KINDS, type BaselineMethod, type CompareRequest, type DemoRequest, type DistillRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type PruneRequest } from '../shared/api.js';
-import type { PruneResult } from '../shared/results.js';
-import type { TrainedModelResult } from '../node/jobs/train-jobs.js';
-import type { DistillResult, GrowResult } from '../node/jobs/sws-jobs.js';
-import type { CompareResult, DemoResult } from '../node/jobs/compare.js';
 import { defaultLayersSource } from '../engine/sws/layers-source.js';
 
 /** "imagenet" | "none" | "m1,m2,m3/s1,s2,s3" → the ONNX teacher's normalization. */
@@ -83,10 +79,9 @@ export const SWS_COMMANDS: Record<string, Command> = {
         ...(values['teacher-heads'] !== undefined ? { teacherHeads: values['teacher-heads'] as number } : {}),
         ...(values['teacher-normalization'] !== undefined ? { teacherNormalization: parseNormalization(values['teacher-normalization'] as string) } : {}),
       };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as DistillResult;
+      const { result: r, runDir } = await runRequest(request, 'distill', runOptionsFrom(values, io));
       const lines = [
-        `${r.kind.toUpperCase()} learngene saved to ${r.file}: ${r.learngeneParams.toLocaleString('en-US')} parameters (stages ${r.stages.join(',')}; Aux-Net ${r.auxParams.toLocaleString('en-US')}${r.teacherParams ? `, teacher ${r.teacherParams.toLocaleString('en-US')}` : ''})`,
+        `${r.auxKind.toUpperCase()} learngene saved to ${r.file}: ${r.learngeneParams.toLocaleString('en-US')} parameters (stages ${r.stages.join(',')}; Aux-Net ${r.auxParams.toLocaleString('en-US')}${r.teacherParams ? `, teacher ${r.teacherParams.toLocaleString('en-US')}` : ''})`,
         ...(r.teacherTest ? [`  teacher test top-1 ${pct(r.teacherTest.top1)}`] : []),
         ...(r.test ? [`  Aux-Net test top-1 ${pct(r.test.top1)} (n=${r.test.n})`] : []),
       ];
@@ -106,6 +101,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         classes: { kind: 'int', meta: 'N', help: 'number of classes (a new label set gets a fresh head)', min: 2 },
         out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
         seed: { kind: 'int', help: 'seed of a fresh head', default: 0, min: 0 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       examples: ['learngene grow --learngene models/learngene --depth 12 --out models/des-12', 'learngene grow --learngene models/learngene --depth 6 --layers-source 0,0,1,2,3,4 --classes 5 --out models/des-6'],
@@ -120,8 +116,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         out: values.out as string,
         seed: values.seed as number,
       };
-      const { result } = await runRequest(request, { backend: values.backend as string, project: null, checkpointEvery: 0, stderr: io.stderr });
-      const r = result as GrowResult;
+      const { result: r } = await runRequest(request, 'grow', ephemeralRun(values, io));
       return { text: `descendant of depth ${r.depth} saved to ${r.file}: ${r.params.toLocaleString('en-US')} parameters, layers from stages ${r.layersSource.join(',') || '(TLEG expansion)'}, head ${r.headFrom === 'learngene' ? 'from the learngene' : 'fresh'}`, json: r };
     },
   },
@@ -143,6 +138,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         limit: DATA_OPTIONS.limit!,
         classes: DATA_OPTIONS.classes!,
         seed: { kind: 'int', help: 'seed of the Taylor batches\' draw', default: 0, min: 0 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       examples: [
@@ -165,8 +161,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         ...(importance === 'taylor' ? { data: { ...DEFAULT_DATA, path: values.data as string | undefined, limit: values.limit as number | undefined, classes: values.classes as number[] | undefined }, batches: values.batches as number } : {}),
         seed: values.seed as number,
       };
-      const { result } = await runRequest(request, { backend: values.backend as string, project: null, checkpointEvery: 0, stderr: io.stderr });
-      const r = result as PruneResult;
+      const { result: r } = await runRequest(request, 'prune', ephemeralRun(values, io));
       const share = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
       const text = [
         `pruned ${r.pruned} saved to ${r.file} (${r.importance === 'taylor' ? 'Taylor' : 'weight-norm'} importance)`,
@@ -194,8 +189,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
     },
     async run({ values }, io) {
       const request: FinetuneRequest = { kind: 'finetune', model: values.model as string, data: dataSpecFrom(values), out: values.out as string, optim: optimFrom(values), seed: values.seed as number };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as TrainedModelResult & { headReset: boolean };
+      const { result: r, runDir } = await runRequest(request, 'finetune', runOptionsFrom(values, io));
       return { text: describeTrained(r, 'fine-tuned model') + (r.headReset ? '\n  (head re-initialized for the new label set)' : ''), json: { ...r, runDir } };
     },
   },
@@ -243,8 +237,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         seed: values.seed as number,
         ...(values.out ? { out: values.out as string } : {}),
       };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as CompareResult;
+      const { result: r, runDir } = await runRequest(request, 'compare', runOptionsFrom(values, io));
       const text = `${r.table}\n\nevaluated on ${r.evalImages} ${r.evaluatedOn} images · learngene ${r.learngeneParams.toLocaleString('en-US')} parameters vs ${r.separateParams.toLocaleString('en-US')} for the ${r.rows.filter((x) => x.method === 'sws').length} descendants stored separately (${r.storedParamsRatio.toFixed(1)}×)`;
       return { text, json: { ...r, runDir } };
     },
@@ -275,8 +268,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         out: values.out as string,
         seed: values.seed as number,
       };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as DemoResult;
+      const { result: r, runDir } = await runRequest(request, 'demo', runOptionsFrom(values, io));
       return { text: `${r.report}\n(${(r.seconds / 60).toFixed(1)} minutes)`, json: { ...r, runDir } };
     },
   },

@@ -1,34 +1,52 @@
-// Which TensorFlow.js backends load and work on this machine, fastest first.
-// tfjs-node-gpu and tfjs-node are optional dependencies: absent or broken, they are
-// reported with the reason and skipped; wasm and cpu always ship.
+// Which compute backends load and work on this machine, fastest first.
+//  - onnxruntime (the default wherever it loads): whole training steps as one ONNX graph
+//    (engine/onnx/) on an onnxruntime-node execution provider — the CPU EP (MLAS), and
+//    where the machine has one, WebGPU (Dawn: Vulkan / Metal / D3D12), CUDA 12, DirectML
+//    or CoreML. `auto` takes a GPU EP only when it has a real adapter and its probe step
+//    runs faster than the CPU EP's.
+//  - TensorFlow.js (the fallback, and the parity oracle in tests): tfjs-node-gpu and
+//    tfjs-node (optional dependencies: absent or broken, reported with the reason and
+//    skipped), wasm (our SIMD kernels) and cpu (always shipped).
 
 import '../engine/tf-env.js';
+import { BACKEND_NAMES, type BackendName } from '../shared/api.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { wasmKernelsActive, wasmKernelsFailure } from '../engine/kernels/wasm-kernels.js';
-import { setDefaultGradientComputer } from '../engine/train/gradients.js';
-import type { ComputeHost, WebGpuStatus } from './compute/host.js';
-import { defaultWorkerCount, installParallelTraining } from './train/parallel.js';
+import { setDefaultLogitsRunner, setDefaultStepExecutor } from '../engine/train/executor.js';
+import { createOrtRuntime, isOnnxBackend, ONNX_BACKENDS, type OnnxBackendName, ortVersion, setActiveOnnxBackend } from './train/onnx-runtime.js';
+import type { OnnxProbeResult } from './train/onnx-probe.js';
+import { writeFileAtomic } from './fs/atomic.js';
 
-export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendName };
+export type TfjsBackendName = Exclude<BackendName, OnnxBackendName>;
 
 export interface BackendStatus {
   name: BackendName;
   usable: boolean;
-  /** One line: what it is when usable ("wasm · SIMD · 1 thread"), why not otherwise. */
+  /** One line: what it is when usable ("onnxruntime 1.30.0 · CPU execution provider (MLAS) · 2 threads"), why not otherwise. */
   detail: string;
+  /** The engine behind it. */
+  engine: 'onnxruntime' | 'tfjs';
+  /** Runs on a GPU (or a GPU API). */
+  gpu: boolean;
+  /** A CPU emulation of a GPU API (SwiftShader): right answers, no speed; `auto` never picks it. */
+  emulated?: boolean;
+  /** ms of the probe's training step here and on the CPU EP (onnxruntime backends). */
+  probeStepMs?: number;
+  cpuProbeStepMs?: number;
+  /** What `auto` picks (set by detectBackends). */
+  default?: boolean;
 }
 
 /**
- * Fastest first: the default is the first usable one. 'webgpu' trains in a Chromium
- * compute host (headless Chromium from the CLI; in the studio the desktop app's hidden
- * window or the browser page, handed in as a ProvidedComputeHost) and is chosen by
- * `auto` only with a real GPU adapter; tfjs in this thread then runs wasm.
+ * Fastest first, in the order `auto` considers them: GPU execution providers (only with a
+ * real adapter that measured faster than the CPU EP), the CPU EP, then the tfjs backends.
  */
-export const BACKEND_PREFERENCE: BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_PREFERENCE: readonly BackendName[] = BACKEND_NAMES;
 
 const require = createRequire(import.meta.url);
 
@@ -85,79 +103,15 @@ async function loadTensorflow(gpu: boolean): Promise<true | string> {
   return true;
 }
 
-let webgpuProbe: Promise<{ usable: boolean; detail: string }> | null = null;
-
-/** Where the WebGPU probe's answer is kept between commands ($XDG_CACHE_HOME or ~/.cache). */
-function probeCacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'learngene-studio', 'webgpu-probe.json');
-}
-
-/**
- * Whether a GPU adapter exists takes a Chromium launch (seconds) to learn, so the answer
- * is kept per Chromium binary for a week: `auto` on every command and in every job
- * worker reads it instead of launching Chromium. `learngene backends` probes afresh.
- */
-async function webGpuStatus(fresh: boolean): Promise<{ usable: boolean; detail: string }> {
-  const { probeWebGpu, chromiumPath } = await import('./compute/chromium.js');
-  const chromium = chromiumPath();
-  const stamp = await fs.stat(chromium).then((s) => s.mtimeMs, () => 0);
-  const file = probeCacheFile();
-  if (!fresh) {
-    try {
-      const cached = JSON.parse(await fs.readFile(file, 'utf8')) as { chromium: string; stamp: number; at: number; usable: boolean; detail: string };
-      if (cached.chromium === chromium && cached.stamp === stamp && Date.now() - cached.at < 7 * 24 * 3600 * 1000) {
-        return { usable: cached.usable, detail: cached.detail };
-      }
-    } catch {
-      // no answer kept yet
-    }
-  }
-  const found = await probeWebGpu();
-  await fs.mkdir(path.dirname(file), { recursive: true }).then(
-    () => fs.writeFile(file, JSON.stringify({ chromium, stamp, at: Date.now(), ...found })),
-    () => undefined,
-  ).catch(() => undefined);
-  return found;
-}
-
-/**
- * A compute host the studio opened for this thread (node/compute/source.ts): what it
- * found, and how to reach it. With one, nothing here launches or probes Chromium.
- */
-export interface ProvidedComputeHost {
-  status: WebGpuStatus;
-  /** Connects to the host; null when none was opened for this job (`auto` goes elsewhere). */
-  connect: (() => Promise<ComputeHost>) | null;
-}
-
 interface ProbeContext {
-  /** `webgpu` asked for by name: a CPU-emulated adapter (SwiftShader) will do. */
+  /** Asked for by name: an emulated GPU (SwiftShader) will do. */
   byName?: boolean;
-  /** The studio's answer for webgpu instead of a Chromium probe. */
-  webgpu?: () => Promise<WebGpuStatus>;
-  provided?: ProvidedComputeHost | null;
 }
 
-async function webgpuBackendStatus(context: ProbeContext): Promise<BackendStatus> {
-  const name = 'webgpu';
-  if (process.env.LEARNGENE_WEBGPU === '0') return { name, usable: false, detail: 'off (LEARNGENE_WEBGPU=0)' };
-  let found: WebGpuStatus;
-  if (context.provided) found = context.provided.status;
-  else if (context.webgpu) found = await context.webgpu();
-  else found = await (webgpuProbe ??= webGpuStatus(freshProbe));
-  const emulated = !found.usable && found.fallback === true && context.byName === true;
-  if (!found.usable && !emulated) return { name, usable: false, detail: found.detail };
-  if (context.provided && !context.provided.connect) return { name, usable: false, detail: `${found.detail}; no host was opened for this job` };
-  // tfjs in this thread (optimizer, evaluation fallbacks) runs wasm; the steps run in the host.
-  const local = await probe('wasm');
-  if (!local.usable) return { name, usable: false, detail: `${found.detail}, but the local wasm backend failed: ${local.detail}` };
-  return { name, usable: true, detail: emulated ? 'SwiftShader, a CPU emulation of WebGPU (asked for by name: right answers, no speed)' : found.detail };
-}
+type TfjsStatus = Omit<BackendStatus, 'engine' | 'gpu'>;
 
-async function probe(name: BackendName, context: ProbeContext = {}): Promise<BackendStatus> {
+async function probeTfjs(name: TfjsBackendName): Promise<TfjsStatus> {
   try {
-    if (name === 'webgpu') return await webgpuBackendStatus(context);
     if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       const loaded = await loadTensorflow(name === 'tensorflow-gpu');
       if (loaded !== true) return { name, usable: false, detail: loaded };
@@ -172,77 +126,162 @@ async function probe(name: BackendName, context: ProbeContext = {}): Promise<Bac
       const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
       const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi-threaded' : '1 thread';
       const kernels = wasmKernelsActive() ? 'Learngene SIMD kernels' : `XNNPACK only (${wasmKernelsFailure() ?? 'kernels off'})`;
-      const workers = defaultWorkerCount();
-      const parallel = workers > 1 ? ` · training data-parallel on ${workers} threads` : '';
-      return { name, usable: true, detail: `WebAssembly${simd ? ' · SIMD' : ''} · ${threads} per instance · ${kernels}${parallel}` };
+      return { name, usable: true, detail: `TensorFlow.js WebAssembly${simd ? ' · SIMD' : ''} · ${threads} · ${kernels}` };
     }
     await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend('cpu'))) return { name, usable: false, detail: 'cpu backend did not initialize' };
     await smokeTest();
-    return { name, usable: true, detail: 'plain JavaScript (slow; for checking results)' };
+    return { name, usable: true, detail: 'TensorFlow.js plain JavaScript (slow; for checking results)' };
   } catch (error) {
     return { name, usable: false, detail: firstLine(error instanceof Error ? error.message : String(error)) };
   }
 }
 
-/** Probes every backend (switching tfjs's active backend as it goes). */
-/** `learngene backends` asks afresh; everything else may use the kept WebGPU answer. */
-let freshProbe = false;
+// ---- onnxruntime execution providers ------------------------------------------------
+
+/** Where probe answers for onnxruntime EPs are kept between commands. */
+function onnxProbeCacheFile(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'learngene-studio', 'onnx-probe.json');
+}
+
+/** What an EP's answer depends on: the onnxruntime build, the GPU driver selection, the cores. */
+function onnxProbeKey(backend: OnnxBackendName): string {
+  const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'CUDA_VISIBLE_DEVICES', 'LEARNGENE_THREADS'].map((k) => `${k}=${process.env[k] ?? ''}`).join(';');
+  return `${backend}|${ortVersion()}|${os.platform()}-${os.arch()}|${os.cpus()[0]?.model ?? ''}|${env}`;
+}
+
+/** Whether an EP can exist in this build at all (no child process needed to say no). */
+function onnxUnavailableHere(backend: OnnxBackendName): string | null {
+  const platform = os.platform();
+  if (backend === 'onnxruntime-dml' && platform !== 'win32') return 'DirectML is Windows only';
+  if (backend === 'onnxruntime-coreml' && platform !== 'darwin') return 'CoreML is macOS only';
+  if (backend === 'onnxruntime-cuda' && !(platform === 'linux' && os.arch() === 'x64') && platform !== 'win32') return 'CUDA builds of onnxruntime-node are for Linux x64 and Windows';
+  return null;
+}
+
+const onnxProbes = new Map<OnnxBackendName, Promise<OnnxProbeResult>>();
 
 /**
- * Probes every backend. `webgpu` gives the studio's own answer for WebGPU (its hidden
- * window or browser page) instead of probing headless Chromium.
+ * The probe answer of an onnxruntime backend: kept for a week per machine setting (the
+ * GPU probes start a child process and compile shaders), asked afresh by `learngene backends`.
  */
-export async function detectBackends(options: { webgpu?: () => Promise<WebGpuStatus> } = {}): Promise<BackendStatus[]> {
+async function onnxProbe(backend: OnnxBackendName, fresh: boolean): Promise<OnnxProbeResult> {
+  const notHere = onnxUnavailableHere(backend);
+  if (notHere) return { usable: false, detail: notHere };
+  let pending = onnxProbes.get(backend);
+  if (!pending || fresh) {
+    pending = (async () => {
+      const file = onnxProbeCacheFile();
+      const key = onnxProbeKey(backend);
+      let kept: Record<string, { at: number; result: OnnxProbeResult }> = {};
+      try {
+        kept = JSON.parse(await fs.readFile(file, 'utf8')) as typeof kept;
+      } catch {
+        // nothing kept yet
+      }
+      const entry = kept[key];
+      if (!fresh && entry && Date.now() - entry.at < 7 * 24 * 3600 * 1000) return entry.result;
+      const { probeOnnxBackend } = await import('./train/onnx-probe.js');
+      const result = await probeOnnxBackend(backend);
+      kept[key] = { at: Date.now(), result };
+      // Atomic: jobs starting together read and write this file at once. A cache, so a failed write is no error.
+      await fs.mkdir(path.dirname(file), { recursive: true }).then(() => writeFileAtomic(file, JSON.stringify(kept, null, 1))).catch(() => undefined);
+      return result;
+    })();
+    onnxProbes.set(backend, pending);
+  }
+  return pending;
+}
+
+/** SwiftShader is a CPU emulation of Vulkan: Dawn takes it as an adapter, but it is no GPU. */
+function emulatedGpu(backend: OnnxBackendName): boolean {
+  const icd = `${process.env.VK_ICD_FILENAMES ?? ''}${process.env.VK_DRIVER_FILES ?? ''}`;
+  return backend === 'onnxruntime-webgpu' && /swiftshader|lvp_icd|lavapipe/i.test(icd);
+}
+
+async function probeOnnx(backend: OnnxBackendName, context: ProbeContext = {}): Promise<BackendStatus> {
+  const { gpu } = ONNX_BACKENDS[backend];
+  const result = await onnxProbe(backend, freshProbe);
+  const status: BackendStatus = { name: backend, engine: 'onnxruntime', gpu, usable: result.usable, detail: `onnxruntime ${ortVersion()} · ${result.detail}` };
+  if (result.stepMs !== undefined) status.probeStepMs = result.stepMs;
+  if (result.cpuStepMs !== undefined) status.cpuProbeStepMs = result.cpuStepMs;
+  if (!result.usable || !gpu) return status;
+  if (emulatedGpu(backend)) {
+    status.emulated = true;
+    status.detail += ' on SwiftShader, a CPU emulation of Vulkan (right answers, no speed)';
+    if (!context.byName) status.detail += '; auto never picks it';
+  } else if (result.stepMs !== undefined && result.cpuStepMs !== undefined && result.stepMs >= result.cpuStepMs) {
+    status.detail += ` (probe step ${result.stepMs.toFixed(1)} ms vs ${result.cpuStepMs.toFixed(1)} ms on the CPU EP: auto keeps the CPU)`;
+  }
+  return status;
+}
+
+/** Whether `auto` may choose this usable status. */
+function autoEligible(status: BackendStatus): boolean {
+  if (!status.usable || status.emulated) return false;
+  if (status.engine === 'onnxruntime' && status.gpu) return status.probeStepMs !== undefined && status.cpuProbeStepMs !== undefined && status.probeStepMs < status.cpuProbeStepMs;
+  return true;
+}
+
+async function probe(name: BackendName, context: ProbeContext = {}): Promise<BackendStatus> {
+  if (isOnnxBackend(name)) return probeOnnx(name, context);
+  return { ...(await probeTfjs(name)), engine: 'tfjs', gpu: name === 'tensorflow-gpu' };
+}
+
+/** `learngene backends` asks afresh; everything else may use the kept onnxruntime EP answers. */
+let freshProbe = false;
+
+/** Probes every backend (switching tfjs's active backend as it goes); marks what `auto` picks. */
+export async function detectBackends(): Promise<BackendStatus[]> {
   freshProbe = true;
   const statuses: BackendStatus[] = [];
-  for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name, options.webgpu ? { webgpu: options.webgpu } : {}));
+  for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name));
+  const chosen = autoChoice(statuses);
+  if (chosen) chosen.default = true;
   return statuses;
 }
 
-export interface InitBackendOptions {
-  /** The studio's compute host for this job (a job worker gets it from the job service). */
-  computeHost?: ProvidedComputeHost | null;
+/** The backend `auto` picks among probed statuses (null: none usable). */
+export function autoChoice(statuses: BackendStatus[]): BackendStatus | null {
+  return BACKEND_PREFERENCE.map((name) => statuses.find((s) => s.name === name)).find((s): s is BackendStatus => s !== undefined && autoEligible(s)) ?? null;
 }
 
 /**
  * Activates `requested`, or the fastest usable backend. A requested backend that does
  * not work is an error naming why, never a silent fallback.
  */
-export async function initBackend(requested?: string, options: InitBackendOptions = {}): Promise<BackendStatus> {
-  const provided = options.computeHost ?? null;
-  const status = await chooseBackend(requested, provided);
-  // Training on wasm spreads each batch over worker threads, one wasm instance per core.
-  if (status.name === 'webgpu') {
-    // (the detail already names the adapter)
-    const [{ LaunchedHostGradients }, { networkSpec }] = await Promise.all([import('./compute/gradients.js'), import('../engine/model/spec.js')]);
-    const launch = provided?.connect ?? (async () => (await import('./compute/chromium.js')).launchChromiumHost());
-    setDefaultGradientComputer((network) => (networkSpec(network) ? new LaunchedHostGradients(network, launch) : null));
-  } else if (status.name === 'wasm') {
-    installParallelTraining();
-  } else {
-    setDefaultGradientComputer(null);
+export async function initBackend(requested?: string): Promise<BackendStatus> {
+  const status = await chooseBackend(requested);
+  setDefaultStepExecutor(null);
+  setDefaultLogitsRunner(null);
+  setActiveOnnxBackend(null);
+  if (status.engine === 'onnxruntime') {
+    // Steps, evaluation and teachers run in onnxruntime; tfjs in this thread only holds
+    // the weights between phases (and trains networks the graph builder does not know).
+    const backend = status.name as OnnxBackendName;
+    await probeTfjs('wasm');
+    const [runtime, { OnnxStepExecutor, OnnxInference, onnxTrainable }] = await Promise.all([createOrtRuntime(backend), import('../engine/onnx/executor.js')]);
+    setActiveOnnxBackend(backend);
+    setDefaultStepExecutor((task) => (onnxTrainable(task.network) ? new OnnxStepExecutor(task, runtime) : null));
+    const inference = new OnnxInference(runtime);
+    setDefaultLogitsRunner((network, batch) => inference.logits(network, batch));
   }
   return status;
 }
 
-async function chooseBackend(requested: string | undefined, provided: ProvidedComputeHost | null): Promise<BackendStatus> {
+async function chooseBackend(requested: string | undefined): Promise<BackendStatus> {
   if (requested !== undefined && requested !== 'auto') {
     if (!BACKEND_PREFERENCE.includes(requested as BackendName)) {
       throw new Error(`--backend: unknown backend "${requested}"; choose one of ${BACKEND_PREFERENCE.join(', ')} or auto`);
     }
-    const status = await probe(requested as BackendName, { byName: true, provided });
+    const status = await probe(requested as BackendName, { byName: true });
     if (!status.usable) throw new Error(`--backend ${requested}: unusable here: ${status.detail}`);
     return status;
   }
   for (const name of BACKEND_PREFERENCE) {
-    const status = await probe(name, { provided });
-    if (status.usable) return status;
+    const status = await probe(name);
+    if (autoEligible(status)) return status;
   }
-  throw new Error('no TensorFlow.js backend works on this machine');
-}
-
-/** tfjs's name for a backend ('tensorflow' for both native ones; webgpu runs wasm in this thread). */
-export function tfBackendName(name: BackendName): string {
-  return name === 'tensorflow-gpu' ? 'tensorflow' : name === 'webgpu' ? 'wasm' : name;
+  throw new Error('no compute backend works on this machine');
 }

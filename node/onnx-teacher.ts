@@ -21,6 +21,7 @@ import { FormatError } from '../engine/io/errors.js';
 import type { Teacher } from '../engine/train/loop.js';
 import { decodeOnnx } from './export/onnx.js';
 import { sha256 } from './model-store.js';
+import { inferenceSessionOptions } from './train/onnx-runtime.js';
 
 /** Prefix of the metadata_props our ONNX export writes (see node/export/index.ts). */
 export const ONNX_METADATA_PREFIX = 'learngene.';
@@ -202,7 +203,7 @@ export class OnnxClassifier {
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, {
-        graphOptimizationLevel: 'all',
+        ...inferenceSessionOptions(),
         ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       });
     } catch (error) {

@@ -38,9 +38,8 @@ export interface ForwardOptions {
   /** Draws drop-path masks; required when training with dropPath > 0 (unless `dropPath` is given). */
   rng?: Rng;
   /**
-   * Drop-path scales already drawn (drawDropPath), for the samples of this batch: a
-   * data-parallel worker gets the rows of its slice of the full batch, so every sample
-   * keeps the mask it has in single-worker training. Takes precedence over `rng`.
+   * Drop-path scales already drawn (drawDropPath) for this batch — the same draws every
+   * executor uses for the step. Takes precedence over `rng`.
    */
   dropPath?: DropPathScales;
 }
@@ -69,11 +68,6 @@ export function drawDropPath(config: ViTConfig, rng: Rng, batch: number): DropPa
     } else out.push(null);
   }
   return out;
-}
-
-/** The scales of samples [start, end) of a batch. */
-export function sliceDropPath(scales: DropPathScales, start: number, end: number): DropPathScales {
-  return scales.map((s) => (s ? { attn: s.attn.slice(start, end), mlp: s.mlp.slice(start, end) } : null));
 }
 
 export function param(params: Params, name: string): tf.Variable {

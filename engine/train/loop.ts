@@ -12,11 +12,12 @@ import type { EpochRecord } from '../../shared/results.js';
 
 export type { EpochRecord };
 import type { Batch } from '../data/types.js';
+import type { TensorMap } from '../io/safetensors.js';
 import { forward, type Network } from '../model/vit.js';
-import { AdamW, clipGradients } from './adamw.js';
 import { learningRateAt, type Schedule } from './schedule.js';
 import { crossEntropy } from './loss.js';
-import { defaultGradientComputer, type GradientComputer, stepDropPath } from './gradients.js';
+import { stepDropPath } from './gradients.js';
+import { createStepExecutor, hostLogits, type StepExecutor } from './executor.js';
 
 /** Batches by (epoch, step); the order within an epoch is fixed by the source's seed. */
 export interface BatchSource {
@@ -67,11 +68,10 @@ export interface TrainTask {
   /** Monotonic clock in ms (performance.now in both Node and pages). */
   now?: () => number;
   /**
-   * How steps get their gradients (engine/train/gradients.ts). Default: the host's
-   * default strategy (data-parallel workers where installed and faster), else local.
-   * A strategy given here belongs to the caller; a default one to the Trainer.
+   * How steps run (engine/train/executor.ts). Default: the host's default executor
+   * (onnxruntime where installed), else tfjs. An executor given here belongs to the caller.
    */
-  gradients?: GradientComputer;
+  executor?: StepExecutor;
 }
 
 export interface TrainResult {
@@ -98,61 +98,70 @@ export function scheduleFor(optim: OptimConfig, stepsPerEpoch: number): Schedule
 }
 
 /**
- * A training session: owns the optimizer so a caller can checkpoint `optimizer` state
- * and `position` from its hooks, and resume with `restore`.
+ * A training session: owns the step executor (optimizer state, and for graph executors
+ * the live weights) so a caller can checkpoint `weights()` / `optimizerState()` and
+ * `position` from its hooks, and resume with `restore`.
  */
 export class Trainer {
-  readonly optimizer: AdamW;
   position: TrainPosition = { epoch: 0, step: 0, globalStep: 0, history: [] };
-  /** The gradient strategy in use. */
-  readonly gradients: GradientComputer;
-  private readonly ownsGradients: boolean;
-  private readonly trainable: Map<string, tf.Variable>;
+  /** What runs the steps. */
+  readonly executor: StepExecutor;
+  private readonly ownsExecutor: boolean;
 
   constructor(readonly task: TrainTask) {
-    this.gradients = task.gradients ?? defaultGradientComputer(task.network);
-    this.ownsGradients = !task.gradients;
-    this.trainable = new Map([...task.network.params].filter(([name]) => !task.frozen?.has(name)));
-    this.optimizer = new AdamW(this.trainable, {
-      beta1: task.optim.beta1,
-      beta2: task.optim.beta2,
-      eps: task.optim.eps,
-      weightDecay: task.optim.weightDecay,
-    });
+    const executorTask = {
+      network: task.network,
+      optim: task.optim,
+      distill: task.distill ?? { alpha: 1, tau: 1 },
+      distilling: Boolean(task.teacher),
+      ...(task.frozen ? { frozen: task.frozen } : {}),
+    };
+    this.ownsExecutor = !task.executor;
+    this.executor = task.executor ?? createStepExecutor(executorTask);
   }
 
-  /** Continues from a checkpoint: position and optimizer moments (weights are set by the caller). */
-  restore(position: TrainPosition, optimizerState: Parameters<AdamW['loadState']>[0]): void {
+  /** Continues from a checkpoint: position and optimizer moments (weights are set in the network by the caller first). */
+  restore(position: TrainPosition, optimizerState: TensorMap): void {
     this.position = structuredClone(position);
-    this.optimizer.loadState(optimizerState, position.globalStep);
+    this.executor.restore(optimizerState, position.globalStep);
+  }
+
+  /** The current weights, by parameter name (the network's variables, brought up to date). */
+  async weights(): Promise<Network['params']> {
+    await this.executor.syncWeights();
+    return this.task.network.params;
+  }
+
+  /** AdamW moments as `adam_m.<param>` / `adam_v.<param>`. */
+  optimizerState(): Promise<TensorMap> {
+    return this.executor.optimizerState();
   }
 
   /** One optimizer step on a batch; returns the loss parts as numbers. */
   async trainStep(batch: Batch, lr: number): Promise<Record<string, number>> {
-    const { network, optim, distill, teacher, seed } = this.task;
-    const { losses, grads } = await this.gradients.compute({
-      network,
-      trainable: this.trainable,
+    const { network, teacher, seed } = this.task;
+    const losses = await this.executor.step({
       batch,
+      lr,
       dropPath: stepDropPath(network, seed, this.position.globalStep, batch.size),
       teacher: teacher ?? null,
-      labelSmoothing: optim.labelSmoothing,
-      distill: distill ?? { alpha: 1, tau: 1 },
     });
     if (!Number.isFinite(losses.total)) {
-      tf.dispose([...grads.values()]);
       throw new NonFiniteLossError(this.task.phase, this.position.epoch, this.position.step, losses.total!);
     }
-    const { grads: clipped, norm } = clipGradients(grads, optim.clipGradNorm);
-    losses.gradNorm = (await norm.data())[0]!;
-    norm.dispose();
-    this.optimizer.apply(clipped, lr);
-    tf.dispose([...clipped.values()]);
     return losses;
   }
 
-  /** Runs from `position` to the end of the last epoch (or until a hook says stop). */
+  /** Runs from `position` to the end of the last epoch (or until a hook says stop); the network then holds the weights. */
   async run(): Promise<TrainResult> {
+    try {
+      return await this.runSteps();
+    } finally {
+      await this.executor.syncWeights();
+    }
+  }
+
+  private async runSteps(): Promise<TrainResult> {
     const { task } = this;
     const { optim, train, hooks } = task;
     const now = task.now ?? (() => performance.now());
@@ -201,7 +210,7 @@ export class Trainer {
           return { position: this.position, history: this.position.history, stopped: true };
         }
       }
-      const val = task.val ? await evaluate(task.network, task.val, this.gradients) : null;
+      const val = task.val ? await evaluate(task.network, task.val, (network, batch) => this.executor.logits(network, batch)) : null;
       const record: EpochRecord = {
         epoch,
         trainLoss: lossCount > 0 ? lossSum / lossCount : NaN,
@@ -221,17 +230,21 @@ export class Trainer {
     return { position: this.position, history: this.position.history, stopped: false };
   }
 
+  /** Ends the session (after `run`, the network holds the final weights). */
   dispose(): void {
-    this.optimizer.dispose();
-    if (this.ownsGradients) this.gradients.dispose();
+    if (this.ownsExecutor) this.executor.dispose();
   }
 }
 
+/** Inference logits [B·K] of a network for a batch somewhere faster than tfjs here; null: not available. */
+export type LogitsSource = (network: Network, batch: Batch) => Promise<Float32Array> | null;
+
 /**
- * Top-1 / top-5 accuracy (fractions) and mean cross-entropy over a whole source. With a
- * gradient strategy that can spread inference (`logits`), the forward passes run there.
+ * Top-1 / top-5 accuracy (fractions) and mean cross-entropy over a whole source. The
+ * forward passes run where `runLogits` runs them (e.g. the training executor's device),
+ * else where the host runs inference (onnxruntime), else in tfjs here.
  */
-export async function evaluate(network: Network, source: BatchSource, strategy?: Pick<GradientComputer, 'logits'>): Promise<EvalMetrics> {
+export async function evaluate(network: Network, source: BatchSource, runLogits?: LogitsSource): Promise<EvalMetrics> {
   let lossSum = 0;
   let top1 = 0;
   let top5 = 0;
@@ -239,9 +252,10 @@ export async function evaluate(network: Network, source: BatchSource, strategy?:
   const { channels, imageSize, numClasses } = network.config;
   for (let step = 0; step < source.stepsPerEpoch; step++) {
     const batch = await source.batch(0, step);
+    const elsewhere = runLogits?.(network, batch) ?? hostLogits(network, batch);
     let values: Float32Array;
-    if (strategy?.logits) {
-      values = await strategy.logits(network, batch);
+    if (elsewhere) {
+      values = await elsewhere;
     } else {
       const logits = tf.tidy(() => forward(network, tf.tensor4d(batch.images, [batch.size, channels, imageSize, imageSize]), { training: false }));
       values = (await logits.data()) as Float32Array;

@@ -3,11 +3,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DistillLossConfig } from '../../shared/config.js';
 
-/** Smoothed one-hot targets: (1 - ε)·onehot + ε/K (PyTorch's label_smoothing). */
-export function smoothedTargets(labels: Int32Array, numClasses: number, smoothing: number): tf.Tensor2D {
+/** Smoothed one-hot targets [B·K]: (1 - ε)·onehot + ε/K (PyTorch's label_smoothing). */
+export function smoothedTargetValues(labels: Int32Array, numClasses: number, smoothing: number): Float32Array {
   const data = new Float32Array(labels.length * numClasses).fill(smoothing / numClasses);
   for (let i = 0; i < labels.length; i++) data[i * numClasses + labels[i]!]! += 1 - smoothing;
-  return tf.tensor2d(data, [labels.length, numClasses]);
+  return data;
+}
+
+export function smoothedTargets(labels: Int32Array, numClasses: number, smoothing: number): tf.Tensor2D {
+  return tf.tensor2d(smoothedTargetValues(labels, numClasses, smoothing), [labels.length, numClasses]);
 }
 
 /** Mean cross-entropy of logits [B, K] against integer labels, with label smoothing. */

@@ -146,10 +146,10 @@ export async function exportModel(modelPath: string, format: ExportFormat, out: 
     classNames: source.meta.classNames,
     provenance,
   };
-  if (format === 'onnx') return { format, ...(await writeOnnx(source, record, out, options)), warnings };
-  if (format === 'tfjs') return { format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
+  if (format === 'onnx') return { kind: 'export', format, ...(await writeOnnx(source, record, out, options)), warnings };
+  if (format === 'tfjs') return { kind: 'export', format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
   const timm = await writeTimm(source, provenance, out);
-  return { format, files: timm.files, warnings: [...warnings, ...timm.warnings] };
+  return { kind: 'export', format, files: timm.files, warnings: [...warnings, ...timm.warnings] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -167,6 +167,8 @@ export interface ModelDescription {
   preprocess?: Preprocess;
   classNames?: string[];
   provenance?: Provenance;
+  /** Metrics recorded with our own models. */
+  metrics?: Record<string, unknown>;
   /** Import assumptions, or why a field is unknown. */
   notes: string[];
   onnx?: OnnxDescription;

@@ -130,6 +130,7 @@ async function pruneLearngene(request: PruneRequest, ctx: JobContext): Promise<P
 
 function summary(request: PruneRequest, pruned: PruneResult['pruned'], file: string, before: ViTConfig, after: ViTConfig, keep: { heads: number; units: number }, kept: PruneResult['kept'], paramsBefore: number, paramsAfter: number): PruneResult {
   return {
+    kind: 'prune',
     out: request.out,
     file,
     pruned,

@@ -3,9 +3,9 @@
 import { ConfigError, defaultViTConfig, type ViTConfig, assertValid, validateViTConfig } from '../../shared/config.js';
 import type { DataSpec, EvaluateRequest, FinetuneRequest, TrainRequest } from '../../shared/api.js';
 import type { EvalMetrics } from '../../shared/events.js';
-import type { EvaluateResult, FinetuneResult, TrainedModelResult } from '../../shared/results.js';
+import type { EvaluateResult, FinetuneResult, TrainResult } from '../../shared/results.js';
 
-export type { EvaluateResult, FinetuneResult, TrainedModelResult };
+export type { EvaluateResult, FinetuneResult, TrainResult };
 import type { Preprocess } from '../../engine/data/types.js';
 import { createViT, disposeParams, type Network, initialValue, stemParamShapes, VisionTransformer } from '../../engine/model/vit.js';
 import { evaluate } from '../../engine/train/loop.js';
@@ -62,7 +62,7 @@ function summarize(metrics: { val: EvalMetrics | null; test: EvalMetrics | null 
   return { val: metrics.val, test: metrics.test };
 }
 
-export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<TrainedModelResult> {
+export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<TrainResult> {
   const data = await prepareData(request.data, request.seed);
   const config = resolveModelConfig(request.model, data);
   const preprocess = await measurePreprocess(data, config.imageSize, config.channels);
@@ -85,7 +85,7 @@ export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<
       metrics: summarize(metrics),
     };
     const file = await saveModel(request.out, network, meta);
-    return { out: request.out, file, config, params: countNetworkParams(network), history: phase.history, ...metrics };
+    return { kind: 'train', out: request.out, file, config, params: countNetworkParams(network), history: phase.history, ...metrics };
   } finally {
     disposeParams(network.params);
   }
@@ -134,7 +134,7 @@ export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Pr
       metrics: summarize(metrics),
     };
     const file = await saveModel(request.out, network, meta);
-    return { out: request.out, file, config: network.config, params: countNetworkParams(network), history: phase.history, headReset, ...metrics };
+    return { kind: 'finetune', out: request.out, file, config: network.config, params: countNetworkParams(network), history: phase.history, headReset, ...metrics };
   } finally {
     disposeParams(network.params);
   }
@@ -164,7 +164,7 @@ async function evaluateOnnx(request: EvaluateRequest): Promise<EvaluateResult> {
     const loader = useTest ? loaders.test : loaders.val;
     if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
     const metrics = await evaluateLogits(loader, classifier.numClasses, (batch) => classifier.run(batch.images, batch.size));
-    return { ...metrics, split: useTest ? 'test' : 'val', model: request.model, dataset: data.path };
+    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: request.model, dataset: data.path };
   } finally {
     await classifier.dispose();
   }
@@ -182,7 +182,7 @@ export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateRes
     const loader = useTest ? loaders.test : loaders.val;
     if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
     const metrics = await evaluate(source.network, loader);
-    return { ...metrics, split: useTest ? 'test' : 'val', model: source.file, dataset: data.path };
+    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: source.file, dataset: data.path };
   } finally {
     disposeParams(source.network.params);
   }

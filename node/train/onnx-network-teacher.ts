@@ -1,6 +1,6 @@
 // One of our ViTs as a distillation teacher, run by onnxruntime-node instead of tfjs: the
 // network is exported to ONNX in memory (the same graph `learngene export` writes) and
-// its session uses every core. For a frozen teacher that is ~3× faster than our wasm
+// its session uses every core (on the active backend's execution provider). For a frozen teacher that is ~3× faster than our wasm
 // forward pass (bench/results), and it frees the training workers from the teacher.
 // Falls back to the tfjs teacher when onnxruntime or the export is unavailable.
 
@@ -14,6 +14,7 @@ import { tensorsFromParams } from '../../engine/model/vit.js';
 import type { Teacher } from '../../engine/train/loop.js';
 import { NetworkTeacher } from '../../engine/train/model-teacher.js';
 import { CachedTeacher } from '../../engine/train/teacher-cache.js';
+import { inferenceSessionOptions } from './onnx-runtime.js';
 
 type OrtModule = typeof import('onnxruntime-node');
 type Session = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
@@ -33,7 +34,7 @@ export class OnnxNetworkTeacher implements Teacher {
     const { encodeOnnx } = await import('../export/onnx.js');
     const config = teacher.network.config;
     const bytes = encodeOnnx(buildInferenceGraph(config, toStorageLayout(tensorsFromParams(teacher.network.params), config)));
-    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', ...(options.threads ? { intraOpNumThreads: options.threads } : {}) });
+    const session = await ort.InferenceSession.create(bytes, { ...inferenceSessionOptions(), ...(options.threads ? { intraOpNumThreads: options.threads } : {}) });
     return new OnnxNetworkTeacher(ort, session, teacher);
   }
 

@@ -62,7 +62,7 @@ const ROWS: Row[] = [
   { name: 'unknown flag', args: (_, P) => train(P, ...sample, '--learning-rate', '1'), message: () => "unknown option '--learning-rate' (see \"learngene train --help\")" },
   { name: 'missing --out', args: (_, P) => ['train', ...sample, '--project', P], message: () => '--out is required (see "learngene train --help")' },
   { name: '--checkpoint-every -1', args: (_, P) => train(P, ...sample, '--checkpoint-every', '-1'), message: () => '--checkpoint-every: must be at least 0, got -1' },
-  { name: 'unknown --backend', args: (_, P) => train(P, ...sample, '--backend', 'gpu'), message: () => /^backend: unknown backend "gpu"; choose one of auto, tensorflow-gpu, (\w+, )*wasm, cpu$/ },
+  { name: 'unknown --backend', args: (_, P) => train(P, ...sample, '--backend', 'gpu'), message: () => /^backend: unknown backend "gpu"; choose one of auto, onnxruntime-cuda, ([\w-]+, )*wasm, cpu$/ },
   // Model files
   { name: 'truncated safetensors', args: (i) => ['evaluate', '--model', i.truncated!, ...sample], message: (i) => new RegExp(`^${esc(i.truncated!)}: (tensor "[^"]+" ends at byte \\d+ of the data section but the file holds only \\d+ data bytes \\(truncated\\)|declares a \\d+-byte header)`) },
   { name: 'header larger than the file', args: (i) => ['evaluate', '--model', i.headerTooLong!, ...sample], message: (i) => new RegExp(`^${esc(i.headerTooLong!)}: declares a \\d+-byte header but the file has only \\d+ bytes after the length \\(truncated or not safetensors\\)`) },
@@ -96,6 +96,11 @@ const ROWS: Row[] = [
   { name: 'export: int8 of a tfjs export', args: (i, P) => ['export', '--model', i.teacher, '--format', 'tfjs', '--quantize', 'int8', '--out', path.join(P, 'models/q')], message: () => '--quantize int8 is for --format onnx, not tfjs' },
   { name: 'export: calibration data without --quantize', args: (i, P) => ['export', '--model', i.teacher, '--format', 'onnx', '--calibration-data', SAMPLE_DATA, '--out', path.join(P, 'models/q.onnx')], message: () => '--calibration-data needs --quantize int8' },
   { name: 'export: calibration data with another label set', args: (i, P) => ['export', '--model', i.teacher, '--format', 'onnx', '--quantize', 'int8', '--calibration-data', i.twoClass!, '--out', path.join(P, 'models/q.onnx')], message: (i) => `calibration.data: ${i.twoClass} has 2 classes but the model predicts 10; calibrate on the data the model was trained for` },
+  // Outputs that are not ours (issue 14): refused, never replaced (--force would)
+  { name: 'train --out the project folder itself', args: (_, P) => train(P, ...sample).map((a) => (a === path.join(P, 'models/x') ? P : a)), message: (_, P) => `out: ${P} already exists and is a folder with files learngene did not write; it would be replaced.` },
+  { name: 'export --out a folder that is not an export', args: (i, P) => ['export', '--model', i.teacher, '--format', 'tfjs', '--out', path.join(P, 'runs')], message: (_, P) => `out: ${path.join(P, 'runs')} already exists and is a folder with files learngene did not write` },
+  { name: 'import --out a file that is not ours', args: (i, P) => ['import', path.join(i.teacher, 'model.safetensors'), '--out', path.join(P, 'project.json')], message: (_, P) => `out: ${path.join(P, 'project.json')} already exists and is a file learngene did not write` },
+  { name: 'predict --output over an existing file', args: (i, P) => ['predict', '--model', i.teacher, '--input', i.wrongShapeNpy!, '--output', path.join(P, 'project.json')], message: (_, P) => `--output: ${path.join(P, 'project.json')} already exists and is a file learngene did not write; choose another file or pass --force` },
   // Runs
   { name: 'resume of a folder that is not a run', args: (i) => ['resume', i.root], message: (i) => `${i.root}: is not a run folder (no request.json; runs live in <project>/runs/<id>/)` },
   { name: 'resume of an unknown run id', args: (_, P) => ['resume', 'no-such-run', '--project', P], message: (_, P) => `no-such-run: is neither a run folder nor a run id in ${path.join(P, 'runs')}` },

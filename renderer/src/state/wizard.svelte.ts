@@ -6,7 +6,8 @@ import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
 import { api } from '../lib/api.js';
 import { joinPath, baseName, slug } from '../lib/paths.js';
 import { presetSettings, type DistillSettings, type PresetName } from '../lib/presets.js';
-import type { CompareResult, DistillResult, FinetuneResult, GrowResult, PruneResult, TrainedModelResult } from '../../../shared/results.js';
+import { isResultOf, type JobResults } from '../../../shared/results.js';
+import type { JobKind } from '../../../shared/events.js';
 import { jobs } from './jobs.svelte.js';
 import { studio } from './studio.svelte.js';
 
@@ -68,10 +69,10 @@ export function issuesFor(issues: ValidationIssue[], ...fields: string[]): strin
   return issues.filter((i) => fields.some((f) => i.field === f || i.field.startsWith(f + '.'))).map((i) => i.message);
 }
 
-/** The result of a finished job, or null (not done, or no job). */
-function doneResult<T>(id: string | null): T | null {
+/** The result of a finished `kind` job, or null (not done, or no job). */
+function doneResult<K extends JobKind>(id: string | null, kind: K): JobResults[K] | null {
   const view = jobs.view(id);
-  return view?.status === 'done' ? (view.result as T) : null;
+  return view?.status === 'done' && isResultOf(view.result, kind) ? view.result : null;
 }
 
 function errorText(error: unknown): string {
@@ -224,12 +225,13 @@ class Wizard {
 
   learngenePath = $derived.by(() => {
     const view = jobs.view(this.distillJobId);
-    if (view?.status === 'done') return (view.result as DistillResult | undefined)?.out ?? this.learngeneOut;
-    return '';
+    if (view?.status !== 'done') return '';
+    return isResultOf(view.result, 'distill') ? view.result.out : this.learngeneOut;
   });
   tlegPath = $derived.by(() => {
     const view = jobs.view(this.tlegJobId);
-    return view?.status === 'done' ? ((view.result as DistillResult | undefined)?.out ?? this.tlegOut) : '';
+    if (view?.status !== 'done') return '';
+    return isResultOf(view.result, 'distill') ? view.result.out : this.tlegOut;
   });
 
   compareRequest = $derived<CompareRequest>({
@@ -250,7 +252,10 @@ class Wizard {
     ...(this.baselines.includes('tleg') && !this.tlegPath ? [{ field: 'tlegLearngene', message: 'the TLEG baseline needs a TLEG learngene: tick "Also distil a TLEG learngene" on the Distill step' }] : []),
   ]);
 
-  compareResult = $derived((jobs.view(this.compareJobId)?.result as CompareResult | undefined) ?? null);
+  compareResult = $derived.by(() => {
+    const result = jobs.view(this.compareJobId)?.result;
+    return isResultOf(result, 'compare') ? result : null;
+  });
 
   /** Models the Export step offers: the teacher and every descendant made in this project. */
   exportableModels = $derived.by(() => {
@@ -264,8 +269,8 @@ class Wizard {
     }
     for (const id of this.growJobIds) {
       const view = jobs.view(id);
-      const result = view?.status === 'done' ? (view.result as GrowResult) : null;
-      if (result) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
+      const result = view?.status === 'done' ? view.result : null;
+      if (isResultOf(result, 'grow')) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
     }
     const pruned = this.prunedModel;
     if (pruned) models.push(pruned);
@@ -293,8 +298,8 @@ class Wizard {
     ...validateRequest(this.pruneRequest).filter((i) => i.field !== 'model'),
     ...(Number.isInteger(this.pruneForm.epochs) && this.pruneForm.epochs >= 0 ? [] : [{ field: 'epochs', message: `must be a non-negative integer, got ${JSON.stringify(this.pruneForm.epochs)}` }]),
   ]);
-  pruneResult = $derived(doneResult<PruneResult>(this.pruneJobId));
-  pruneFinetuneResult = $derived(doneResult<FinetuneResult>(this.pruneFinetuneJobId));
+  pruneResult = $derived(doneResult(this.pruneJobId, 'prune'));
+  pruneFinetuneResult = $derived(doneResult(this.pruneFinetuneJobId, 'finetune'));
   /** The smaller model once it is ready: fine-tuned (or just pruned when asked for 0 epochs). */
   prunedModel = $derived.by<ProjectModel | null>(() => {
     const pruned = this.pruneResult;
@@ -380,8 +385,8 @@ class Wizard {
   /** Called when the teacher job finishes: the trained model becomes the teacher. */
   async adoptTrainedTeacher(): Promise<void> {
     const view = jobs.view(this.teacherJobId);
-    const result = view?.result as TrainedModelResult | undefined;
-    if (view?.status !== 'done' || !result) return;
+    const result = view?.result;
+    if (view?.status !== 'done' || !isResultOf(result, 'train')) return;
     if (this.teacherPath === result.out && this.teacher) return;
     this.teacherPath = result.out;
     try {
