@@ -9,6 +9,7 @@ import { parseRequest } from '../../shared/api.js';
 import type { JobContext } from './phase.js';
 import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
 import { runDistill, runGrow } from './sws-jobs.js';
+import { runPrune } from './prune-jobs.js';
 import { runCompare, runDemo } from './compare.js';
 import { exportModel } from '../export/index.js';
 import { importModel } from '../import.js';
@@ -24,9 +25,14 @@ const handlers: Handlers = {
   evaluate: (request) => runEvaluate(request),
   distill: runDistill,
   grow: (request) => runGrow(request),
+  prune: runPrune,
   compare: (request, ctx) => runCompare(request, ctx, { saveModels: Boolean(request.out) }),
   demo: runDemo,
-  export: (request) => exportModel(request.model, request.format, request.out, request.heads !== undefined ? { heads: request.heads } : {}),
+  export: (request) => exportModel(request.model, request.format, request.out, {
+    ...(request.heads !== undefined ? { heads: request.heads } : {}),
+    ...(request.quantize ? { quantize: request.quantize } : {}),
+    ...(request.calibration ? { calibration: request.calibration } : {}),
+  }),
   import: async (request) => {
     const imported = await importModel(request.source, { out: request.out, ...(request.heads !== undefined ? { heads: request.heads } : {}) });
     disposeParams(imported.network.params);

@@ -15,6 +15,9 @@ import { saveModel } from '../model-store.js';
 import { loadAnyModel } from '../import.js';
 import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
+import { OnnxClassifier, ONNX_METADATA_PREFIX } from '../onnx-teacher.js';
+import { evaluateLogits } from '../export/onnx-eval.js';
+import { FormatError } from '../../engine/io/errors.js';
 
 export function countNetworkParams(network: Network): number {
   let total = 0;
@@ -101,7 +104,7 @@ export function resetHead(network: Network, numClasses: number, seed: number): V
 }
 
 /** Data prepared with a model's own preprocessing (size, channels, normalization). */
-async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess, batchSize: number) {
+export async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess, batchSize: number) {
   const data = await prepareData(spec, seed);
   return { data, loaders: makeLoaders(data, preprocess, spec, batchSize, seed) };
 }
@@ -137,7 +140,38 @@ export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Pr
   }
 }
 
+/** The provenance of the model an ONNX export of ours was made from. */
+function recordedSourceProvenance(metadata: Record<string, string>): Provenance | undefined {
+  try {
+    const exported = JSON.parse(metadata[ONNX_METADATA_PREFIX + 'provenance'] ?? 'null') as Provenance | null;
+    return exported?.details?.sourceProvenance as Provenance | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An ONNX export (ours: its recorded preprocessing; others: as OnnxClassifier reads them) evaluated in onnxruntime. */
+async function evaluateOnnx(request: EvaluateRequest): Promise<EvaluateResult> {
+  const classifier = await OnnxClassifier.load(request.model);
+  try {
+    const preprocess = classifier.preprocess;
+    if (!preprocess || classifier.input.layout !== 'NCHW') throw new FormatError(request.model, 'takes non-square or NHWC images; evaluate runs square NCHW classifiers');
+    // As for our own models: the source model's training seed reproduces its validation split.
+    const seed = Number(recordedSourceProvenance(classifier.description.metadata)?.details?.seed ?? 0);
+    const { data, loaders } = await dataForModel({ ...request.data, valFraction: request.data.valFraction || 0.1 }, seed, preprocess, 256);
+    assertClassesMatch(classifier.numClasses, data, request.model);
+    const useTest = request.split === 'test' && loaders.test !== null;
+    const loader = useTest ? loaders.test : loaders.val;
+    if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
+    const metrics = await evaluateLogits(loader, classifier.numClasses, (batch) => classifier.run(batch.images, batch.size));
+    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: request.model, dataset: data.path };
+  } finally {
+    await classifier.dispose();
+  }
+}
+
 export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateResult> {
+  if (request.model.endsWith('.onnx')) return evaluateOnnx(request);
   const source = await loadAnyModel(request.model);
   try {
     // The training seed reproduces the training run's validation split.
