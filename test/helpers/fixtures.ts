@@ -42,6 +42,14 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
+/**
+ * max |a − b| / max |b|: an error relative to the tensor's scale (floor `floor` for tensors
+ * that are all near zero, e.g. biases after one step).
+ */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  return maxAbsDiff(a, b) / Math.max(floor, ...Array.from(b, Math.abs));
+}
+
 export function flat(nested: unknown): number[] {
   return (Array.isArray(nested) ? nested.flat(Infinity) : [nested]) as number[];
 }
