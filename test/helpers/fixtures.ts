@@ -47,7 +47,9 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * that are all near zero, e.g. biases after one step).
  */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  return maxAbsDiff(a, b) / Math.max(floor, ...Array.from(b, Math.abs));
+  let scale = floor;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  return maxAbsDiff(a, b) / scale;
 }
 
 export function flat(nested: unknown): number[] {
