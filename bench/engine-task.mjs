@@ -136,7 +136,6 @@ async function main() {
   const { createViT, forward } = await load('engine/model/vit.js');
   const { createAuxNet } = await load('engine/sws/auxnet.js');
   const { Trainer } = await load('engine/train/loop.js');
-  const { LocalGradients } = await load('engine/train/gradients.js');
   const { TfjsStepExecutor } = await load('engine/train/executor.js');
   const { NetworkTeacher } = await load('engine/train/model-teacher.js');
   const { OnnxStepExecutor, OnnxInference } = await load('engine/onnx/executor.js');
@@ -209,7 +208,7 @@ async function main() {
       network = createViT(VIT, 1);
     }
     const task = { network, optim: OPTIM, distill: { alpha: 1, tau: 1 }, distilling: teacher !== null };
-    const executor = runtime ? new OnnxStepExecutor(task, runtime) : new TfjsStepExecutor(task, new LocalGradients());
+    const executor = runtime ? new OnnxStepExecutor(task, runtime) : new TfjsStepExecutor(task);
     const trainer = new Trainer({ phase: 'bench', network, train: null, val: null, optim: OPTIM, seed: 1, teacher, distill: { alpha: 1, tau: 1 }, executor });
     result.stepMs = await timeSteps(async () => {
       const losses = await trainer.trainStep(batch, 1e-3);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Where a training step's time goes, per tfjs kernel, on the wasm backend in ONE thread:
+// Where a training step's time goes on the tfjs wasm FALLBACK backend (the default,
+// onnxruntime, is profiled per ONNX node by `npm run bench`), per tfjs kernel, in ONE thread:
 // every registered wasm kernel is wrapped to measure its CPU time (process.cpuUsage, so
 // a busy machine's descheduling is not counted), over a few steps of the benchmark ViT
 // (batch 64, image 32, patch 4, dim 192, depth 6, heads 3, 100 classes) after warm-up.
@@ -20,11 +21,12 @@ await import('@tensorflow/tfjs-backend-wasm');
 await load('engine/gradients.js');
 const { createViT } = await load('engine/model/vit.js');
 const { Trainer } = await load('engine/train/loop.js');
-let local = null;
+// The tfjs executor explicitly (builds before the ONNX engine had no executors: the Trainer was tfjs).
+let executor = null;
 try {
-  local = new (await load('engine/train/gradients.js')).LocalGradients();
+  executor = (await load('engine/train/executor.js')).TfjsStepExecutor;
 } catch {
-  local = null; // older builds: the Trainer computes gradients itself
+  executor = null;
 }
 await tf.setBackend('wasm');
 await tf.ready();
@@ -56,7 +58,7 @@ const B = 64;
 const net = createViT(config, 1);
 const batch = { images: new Float32Array(B * 3 * 32 * 32).map((_, i) => Math.sin(i)), labels: new Int32Array(B).map((_, i) => i % 100), size: B };
 const optim = { epochs: 1, batchSize: B, lr: 1e-3, minLr: 1e-5, weightDecay: 0.05, warmupEpochs: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipGradNorm: 1, labelSmoothing: 0 };
-const trainer = new Trainer({ phase: 'profile', network: net, train: null, val: null, optim, seed: 1, ...(local ? { gradients: local } : {}) });
+const trainer = new Trainer({ phase: 'profile', network: net, train: null, val: null, optim, seed: 1, ...(executor ? { executor: new executor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }) } : {}) });
 await trainer.trainStep(batch, 1e-3);
 await trainer.trainStep(batch, 1e-3);
 on = true;

@@ -29,35 +29,24 @@
 import { fork, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gitState, packageVersion, root } from './common.mjs';
+import { BENCH_OPTIONS, benchRun, fashionMnistDir, machineFacts, printHeaderHelp, root } from './common.mjs';
 
-const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
-const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 const CNN_SCRIPT = path.join(root, 'scripts/train-cnn-teacher.py');
 const PYTHON = '/usr/bin/python3';
 
 const { values: args } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    data: { type: 'string' },
-    work: { type: 'string' },
-    out: { type: 'string' },
+    ...BENCH_OPTIONS,
     plan: { type: 'string' },
     skip: { type: 'string', default: '' },
-    fresh: { type: 'boolean', default: false },
     lanes: { type: 'string', default: '2' },
     lane: { type: 'string', default: '0' },
-    help: { type: 'boolean', default: false },
   },
 });
-if (args.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 28).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
+if (args.help) printHeaderHelp(import.meta.url, 28);
 
 const MODE = args.quick ? 'quick' : 'full';
 const LANES = Number(args.lanes);
@@ -150,64 +139,9 @@ const PLAN = args.plan ? merge(PLANS[MODE], JSON.parse(args.plan.trim().startsWi
 
 // ------------------------------------------------------------------------------ helpers
 
-const started = Date.now();
-const loadStart = os.loadavg();
-const loadSamples = [];
-const loadTimer = setInterval(() => loadSamples.push({ at: new Date().toISOString().slice(11, 19), load1: Math.round(os.loadavg()[0] * 100) / 100 }), 60_000);
-loadTimer.unref();
-
-const elapsed = () => {
-  const s = Math.round((Date.now() - started) / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-};
-function log(message) {
-  process.stderr.write(`[sws${LANES > 1 ? ` L${LANE + 1}` : ''} ${elapsed()}] ${message}\n`);
-}
-const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
+const { started, loadStart, log, pct, controller, contextFor, loadAverage, runMain } = benchRun(LANES > 1 ? `sws L${LANE + 1}` : 'sws', WORK);
 const hash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-
-async function checkData() {
-  const dir = args.data ?? SYSTEM_FASHION_MNIST;
-  const missing = [];
-  for (const name of IDX_FILES) if (!existsSync(path.join(dir, name)) && !existsSync(path.join(dir, `${name}.gz`))) missing.push(name);
-  if (missing.length > 0) {
-    throw new Error(`Fashion-MNIST not found: ${dir} lacks ${missing.join(', ')}(.gz). Install the Debian package dataset-fashion-mnist (.ci/run does: apt-get install dataset-fashion-mnist) or pass --data DIR with the four IDX files.`);
-  }
-  return dir;
-}
-
-const controller = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  if (interrupts > 1) process.exit(130);
-  log('interrupted: finishing the current step (Ctrl-C again to quit at once); run the same command again to resume');
-  controller.abort();
-});
-
-/** A JobContext whose phases live in WORK/<name>/ (resumable, reused when finished). */
-function contextFor(name) {
-  let lastStepLog = 0;
-  return {
-    runDir: path.join(WORK, name),
-    checkpointEvery: 300,
-    signal: controller.signal,
-    emit(event) {
-      if (event.type === 'epoch') {
-        log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs}: loss ${event.trainLoss.toFixed(4)} · val top-1 ${pct(event.val.top1)} (${event.seconds.toFixed(1)} s)`);
-      } else if (event.type === 'step') {
-        const now = Date.now();
-        if (now - lastStepLog > 60_000) {
-          lastStepLog = now;
-          log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs} step ${event.step + 1}/${event.stepsPerEpoch} · ${Math.round(event.imagesPerSec)} img/s · loss ${event.losses.total.toFixed(4)}`);
-        }
-      } else if (event.type === 'log' && event.level !== 'debug') {
-        log(`${name}: ${event.message}`);
-      }
-    },
-  };
-}
 
 /** Runs a command, its stderr to ours; rejects with its exit code. */
 function run(command, commandArgs) {
@@ -350,7 +284,7 @@ async function main() {
   for (const file of ['dist/node/jobs/compare.js', 'dist/node/bench/sws-report.js', 'dist/node/bench/sws-trials.js']) {
     if (!existsSync(path.join(root, file))) throw new Error('dist/ is not built: run "npm run bench:sws" (it builds first) or "npm run build:all"');
   }
-  const dataDir = await checkData();
+  const dataDir = fashionMnistDir(args.data);
   if (LANE === 0 && args.fresh) await fs.rm(WORK, { recursive: true, force: true });
   await fs.mkdir(WORK, { recursive: true });
   if (LANE === 0 && loadStart[0] > 1.0) log(`note: load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at start — other work on this machine will slow the run and skew wall times`);
@@ -714,20 +648,12 @@ async function main() {
   const comparisons = report.comparisons(rows);
   const ablations = report.ablationRows(ablationRecords);
   const cost = costs[0] ?? null;
-  const load1 = os.loadavg();
   const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    backend: `${backend.name} (${backend.detail})`,
+    ...machineFacts(backend),
     lanes: LANES,
     onnxruntimeThreadsPerLane: Number(process.env.LEARNGENE_THREADS) || null,
-    onnxruntime: packageVersion('onnxruntime-node'),
     torch: cnn.torch,
     torchThreads: cnn.threads,
-    ...gitState(),
   };
   const result = {
     command: COMMAND,
@@ -752,7 +678,7 @@ async function main() {
     config: { plan: P, dataset: dataDir, validation: { images: dev.valImages, perClass: P.split.valPerClass, seed: P.split.seed, heldOutOf: 'the training split' }, poolImages: pool, optimizerDefaults: DEFAULT_OPTIM, augment: NO_AUGMENT, evaluation: P.testLimit ? `the first ${P.testLimit} test images (class-balanced)` : 'the full test split (10,000 images)', cnnTeacher: cnn },
     timings: { totalSeconds: (Date.now() - started) / 1000, phases: phaseSeconds },
     machine,
-    loadAverage: { start: loadStart.map((l) => Math.round(l * 100) / 100), end: load1.map((l) => Math.round(l * 100) / 100), samples: loadSamples },
+    loadAverage: loadAverage(),
     notes,
   };
   result.acceptance = report.acceptance(result);
@@ -811,11 +737,4 @@ const TRIED = [
   'Throughput probes before settling the plan: on this 2-core machine PyTorch trains the CNN ~9× faster with one thread than with two while anything else runs (OpenMP oversubscription), so the script defaults to one thread.',
 ];
 
-main().catch((error) => {
-  if (error?.name === 'JobCancelled') {
-    log('stopped; run the same command again to resume');
-    process.exit(130);
-  }
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

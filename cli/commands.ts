@@ -6,22 +6,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from './main.js';
 import type { OptionSpec } from './args.js';
 import { UsageError } from './args.js';
-import { COMMON_OPTIONS, DATA_OPTIONS, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
+import { COMMON_OPTIONS, DATA_OPTIONS, FORCE_OPTION, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
 import { runRequest } from './run-request.js';
-import type { TrainRequest, EvaluateRequest } from '../shared/api.js';
+import type { TrainRequest, EvaluateRequest, ExportRequest, ImportRequest } from '../shared/api.js';
 import type { ViTConfig } from '../shared/config.js';
-import { autoChoice, detectBackends, initBackend } from '../node/backends.js';
-import { loadAnyModel, importModel } from '../node/import.js';
-import { exportModel, EXPORT_FORMATS, type ExportFormat } from '../node/export/index.js';
+import { initBackend } from '../node/backends.js';
+import { loadAnyModel } from '../node/import.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../node/export/index.js';
+import { CALIBRATION_METHODS, DEFAULT_DATA, type CalibrationMethod } from '../shared/api.js';
 import { OnnxClassifier } from '../node/onnx-teacher.js';
 import { decodeNpy, encodeNpy } from '../engine/io/npy.js';
 import { FormatError } from '../engine/io/errors.js';
 import { forward, disposeParams } from '../engine/model/vit.js';
 import { writeFileAtomic } from '../node/fs/atomic.js';
-import { runEvaluate, type TrainedModelResult } from '../node/jobs/train-jobs.js';
-import { inspectPath } from './inspect.js';
+import { foreignContent } from '../node/jobs/outputs.js';
+import { openStudioBackend } from '../node/studio/backend.js';
+import { formatInspection } from './inspect.js';
 import { SWS_COMMANDS } from './sws-commands.js';
-import { describeTrained, pct, runOptionsFrom, withDefaults, type Values } from './command-helpers.js';
+import { describeTrained, ephemeralRun, pct, runOptionsFrom, withDefaults, type Values } from './command-helpers.js';
 import { JOB_COMMANDS } from './job-commands.js';
 import { studioCommand } from './studio-command.js';
 
@@ -66,9 +68,8 @@ export const COMMANDS: Record<string, Command> = {
     },
     async run({ values }, io) {
       const request: TrainRequest = { kind: 'train', data: dataSpecFrom(values), out: values.out as string, model: modelShapeFrom(values), optim: optimFrom(values), seed: values.seed as number };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const trained = result as TrainedModelResult;
-      return { text: describeTrained(trained, 'model'), json: { ...trained, runDir } };
+      const { result, runDir } = await runRequest(request, 'train', runOptionsFrom(values, io));
+      return { text: describeTrained(result, 'model'), json: { ...result, runDir } };
     },
   },
 
@@ -86,12 +87,11 @@ export const COMMANDS: Record<string, Command> = {
         ...COMMON_OPTIONS,
       },
     },
-    async run({ values }) {
+    async run({ values }, io) {
       const split = values.split as string;
       if (split !== 'test' && split !== 'val') throw new UsageError(`--split: expected test or val, got "${split}"`);
-      await initBackend(values.backend as string);
       const request: EvaluateRequest = { kind: 'evaluate', model: values.model as string, data: dataSpecFrom(values), split };
-      const result = await runEvaluate(request);
+      const { result } = await runRequest(request, 'evaluate', ephemeralRun(values, io));
       const text = `${result.split} split of ${result.dataset}: top-1 ${pct(result.top1)}, top-5 ${pct(result.top5)}, loss ${result.loss.toFixed(4)} (n=${result.n})`;
       return { text, json: { top1: result.top1, top5: result.top5, loss: result.loss, n: result.n, split: result.split } };
     },
@@ -107,11 +107,16 @@ export const COMMANDS: Record<string, Command> = {
         input: { kind: 'string', meta: 'FILE', help: 'NCHW float32 .npy', required: true },
         output: { kind: 'string', meta: 'FILE', help: 'logits .npy to write', required: true },
         heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
     },
     async run({ values }) {
       const inputFile = values.input as string;
+      const output = values.output as string;
+      // An .npy carries no mark of who wrote it: an existing file is replaced only with --force.
+      const existing = await foreignContent(output);
+      if (existing && !values.force) throw new UsageError(`--output: ${output} already exists and ${existing}; choose another file or pass --force to replace it`);
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(await fs.readFile(inputFile));
@@ -152,7 +157,6 @@ export const COMMANDS: Record<string, Command> = {
           disposeParams(network.params);
         }
       }
-      const output = values.output as string;
       await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
       await writeFileAtomic(output, encodeNpy({ shape: [input.shape[0]!, classes], data: logits }));
       return { text: `logits (${input.shape[0]} × ${classes}) written to ${output}`, json: { output, shape: [input.shape[0], classes] } };
@@ -167,44 +171,77 @@ export const COMMANDS: Record<string, Command> = {
       options: {
         out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
         heads: { kind: 'int', help: 'attention heads (else config.json beside the file, else dim/64)', min: 1 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       positionals: [{ name: 'checkpoint', required: true }],
       examples: ['learngene import ~/Downloads/vit_small_patch16_224/ --out models/vit-s', 'learngene import model.safetensors --heads 4 --out models/teacher'],
     },
-    async run({ values, positionals }) {
-      await initBackend(values.backend as string);
-      const imported = await importModel(positionals[0]!, { out: values.out as string, ...(values.heads !== undefined ? { heads: values.heads as number } : {}) });
-      disposeParams(imported.network.params);
-      const c = imported.meta.config;
+    async run({ values, positionals }, io) {
+      const request: ImportRequest = { kind: 'import', source: positionals[0]!, out: values.out as string, ...(values.heads !== undefined ? { heads: values.heads as number } : {}) };
+      const { result } = await runRequest(request, 'import', ephemeralRun(values, io));
+      const c = result.config;
       const lines = [
-        `imported ${imported.file} (${imported.naming} naming) → ${imported.savedTo}`,
+        `imported ${result.source} (${result.naming} naming) → ${result.file}`,
         `  ViT ${c.imageSize}px, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, ${c.pooling} pooling, ${c.numClasses} classes`,
-        ...imported.notes.map((n) => `  note: ${n}`),
+        ...result.notes.map((n) => `  note: ${n}`),
       ];
-      return { text: lines.join('\n'), json: { file: imported.savedTo, source: imported.file, naming: imported.naming, config: c, notes: imported.notes, sha256: imported.sha256 } };
+      return { text: lines.join('\n'), json: result };
     },
   },
 
   export: {
     spec: {
       name: 'export',
-      summary: 'export a model as ONNX, a TensorFlow.js graph model, or timm-named safetensors',
-      usage: 'learngene export --model M --format onnx|tfjs|timm --out P',
+      summary: 'export a model as ONNX (float or int8), a TensorFlow.js graph model, or timm-named safetensors',
+      usage: 'learngene export --model M --format onnx|tfjs|timm --out P [--quantize int8 [--calibration-data D] [--calibration-images N]]',
       options: {
         model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too)', required: true },
         format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm', required: true },
         out: { kind: 'string', meta: 'PATH', help: 'output (ONNX: a .onnx file or a folder; tfjs and timm: a folder)', required: true },
+        quantize: { kind: 'string', meta: 'int8', help: 'ONNX: int8 weights per output channel; static (QDQ) with --calibration-data, else dynamic' },
+        'calibration-data': { kind: 'string', meta: 'PATH', help: 'int8: images (the model\'s label set) whose activation ranges set the static quantization' },
+        'calibration-images': { kind: 'int', meta: 'N', help: 'int8: calibration images', default: 256, min: 1 },
+        'calibration-method': { kind: 'string', meta: 'auto|minmax|percentile', help: 'int8: activation ranges by MinMax or 99.99th percentile; auto tries both and keeps the more accurate', default: 'auto' },
         heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
-      examples: ['learngene export --model models/des-6 --format onnx --out exports/des-6.onnx', 'learngene export --model models/des-6 --format timm --out exports/des-6-timm'],
+      examples: [
+        'learngene export --model models/des-6 --format onnx --out exports/des-6.onnx',
+        'learngene export --model models/des-6 --format onnx --quantize int8 --calibration-data /usr/share/datasets/fashion-mnist --out exports/des-6-int8.onnx',
+        'learngene export --model models/des-6 --format timm --out exports/des-6-timm',
+      ],
     },
-    async run({ values }) {
+    async run({ values }, io) {
       const format = values.format as string;
       if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format: expected one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`);
-      const result = await exportModel(values.model as string, format as ExportFormat, values.out as string, values.heads !== undefined ? { heads: values.heads as number } : {});
-      const lines = [`${format} export written:`, ...result.files.map((f) => `  ${f}`), ...result.warnings.map((w) => `  warning: ${w}`)];
+      const quantize = values.quantize as string | undefined;
+      if (quantize !== undefined && quantize !== 'int8') throw new UsageError(`--quantize: expected int8, got "${quantize}"`);
+      if (quantize !== undefined && format !== 'onnx') throw new UsageError(`--quantize int8 is for --format onnx, not ${format}`);
+      const method = values['calibration-method'] as string;
+      if (!CALIBRATION_METHODS.includes(method as CalibrationMethod)) throw new UsageError(`--calibration-method: expected one of ${CALIBRATION_METHODS.join(', ')}, got "${method}"`);
+      const calibrationData = values['calibration-data'] as string | undefined;
+      if (calibrationData !== undefined && quantize === undefined) throw new UsageError('--calibration-data needs --quantize int8');
+      const request: ExportRequest = {
+        kind: 'export',
+        model: values.model as string,
+        format: format as ExportFormat,
+        out: values.out as string,
+        ...(values.heads !== undefined ? { heads: values.heads as number } : {}),
+        ...(quantize ? { quantize: 'int8' as const } : {}),
+        ...(calibrationData !== undefined
+          ? { calibration: { data: { ...DEFAULT_DATA, path: calibrationData }, images: values['calibration-images'] as number, method: method as CalibrationMethod } }
+          : {}),
+      };
+      const { result } = await runRequest(request, 'export', ephemeralRun(values, io));
+      const q = result.quantization;
+      const lines = [
+        `${format}${q ? ` int8 (${q.mode}${q.method ? `, ${q.method} ranges from ${q.calibrationImages} images` : ''})` : ''} export written:`,
+        ...result.files.map((f) => `  ${f}`),
+        ...(q?.tried ? [`  top-1 on ${q.tried[0]!.n} ${q.comparedOn}: float ${pct(q.floatTop1!)}, ${q.tried.map((t) => `${t.method} ${pct(t.top1)}`).join(', ')}`] : []),
+        ...result.warnings.map((w) => `  warning: ${w}`),
+      ];
       return { text: lines.join('\n'), json: result };
     },
   },
@@ -218,7 +255,9 @@ export const COMMANDS: Record<string, Command> = {
       positionals: [{ name: 'path', required: true }],
     },
     async run({ positionals }) {
-      return inspectPath(positionals[0]!);
+      const backend = await openStudioBackend({ projectDir: process.cwd() });
+      const result = await backend.inspect(positionals[0]!, { samples: false });
+      return { text: formatInspection(result), json: result };
     },
   },
 
@@ -230,8 +269,9 @@ export const COMMANDS: Record<string, Command> = {
       options: { json: COMMON_OPTIONS.json!, help: COMMON_OPTIONS.help! },
     },
     async run() {
-      const statuses = await detectBackends();
-      const chosen = autoChoice(statuses);
+      const backend = await openStudioBackend({ projectDir: process.cwd() });
+      const statuses = await backend.backends();
+      const chosen = statuses.find((s) => s.default) ?? null;
       const width = Math.max(...statuses.map((s) => s.name.length));
       const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}`);
       lines.push('', chosen ? `* default: ${chosen.name} (override with --backend)` : 'no usable backend');

@@ -1,92 +1,29 @@
-// `learngene inspect`: one command for models, learngenes and datasets.
+// `learngene inspect` as text: the studio backend's one inspect (node/studio/inspect.ts)
+// says what a path is; this prints it. --json prints the same InspectResult.
 
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { decodeSafetensors } from '../engine/io/safetensors.js';
-import { decodeModel, isModelFile } from '../engine/io/model-file.js';
-import { decodeLearngene } from '../engine/io/learngene-file.js';
-import { LEARNGENE_FORMAT, learngeneParamCount } from '../engine/sws/learngene.js';
-import { countParams } from '../engine/model/params.js';
-import { formatInspectReport, inspectDataset } from '../node/data/inspect.js';
-import { MODEL_FILE } from '../node/model-store.js';
-import type { ViTConfig } from '../shared/config.js';
-import { describeModelForInspect, type ModelDescription } from '../node/export/index.js';
-
-export const LEARNGENE_FILE = 'learngene.safetensors';
+import type { InspectResult, ModelInspection, ProvenanceInfo } from '../shared/api.js';
+import { type ViTConfig, attnDim, mlpHidden } from '../shared/config.js';
+import { formatInspectReport } from '../node/data/inspect.js';
 
 function describeConfig(c: ViTConfig): string {
-  return `ViT ${c.imageSize}×${c.imageSize}×${c.channels}, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, mlp ×${c.mlpRatio}, ${c.pooling} pooling, GELU ${c.gelu}, LN eps ${c.layerNormEps}, ${c.numClasses} classes`;
+  // A pruned model's attention is heads × headDim wide (not dim) and its MLP any width.
+  const heads = c.headDim === undefined ? `heads ${c.heads}` : `heads ${c.heads} × ${c.headDim} (attention ${attnDim(c)} wide)`;
+  const mlp = Number.isInteger(c.mlpRatio) ? `mlp ×${c.mlpRatio}` : `mlp ${mlpHidden(c)} units`;
+  return `ViT ${c.imageSize}×${c.imageSize}×${c.channels}, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, ${heads}, ${mlp}, ${c.pooling} pooling, GELU ${c.gelu}, LN eps ${c.layerNormEps}, ${c.numClasses} classes`;
 }
 
-async function safetensorsBehind(target: string): Promise<string | null> {
-  const stat = await fs.stat(target).catch(() => null);
-  if (!stat) return null;
-  if (stat.isFile()) return target.endsWith('.safetensors') ? target : null;
-  for (const name of [MODEL_FILE, LEARNGENE_FILE]) {
-    const file = path.join(target, name);
-    if (await fs.stat(file).then((s) => s.isFile(), () => false)) return file;
-  }
-  return null;
+function provenanceLines(provenance: ProvenanceInfo | undefined): string[] {
+  if (!provenance) return [];
+  return [
+    `  made by: ${provenance.createdBy} at ${provenance.createdAt}`,
+    ...Object.entries(provenance.inputs ?? {}).map(([name, input]) => `  ${name}: ${[input.path, input.format, input.sha256 ? `sha256 ${input.sha256.slice(0, 16)}…` : null, input.detail].filter(Boolean).join(' · ')}`),
+  ];
 }
 
-export async function inspectPath(target: string): Promise<{ text: string; json: unknown }> {
-  const file = await safetensorsBehind(target);
-  if (file) {
-    const bytes = new Uint8Array(await fs.readFile(file));
-    const { metadata } = decodeSafetensors(bytes, file);
-    if (isModelFile(metadata)) {
-      const { tensors, meta } = decodeModel(bytes, file);
-      const params = countParams(tensors.values());
-      const lines = [
-        `model ${file}`,
-        `  ${describeConfig(meta.config)}`,
-        `  parameters: ${params.toLocaleString('en-US')}`,
-        `  classes: ${meta.classNames.join(', ')}`,
-        `  preprocess: ${meta.preprocess.imageSize}px, ${meta.preprocess.channels} channel(s), mean ${meta.preprocess.mean.map((m) => m.toFixed(4)).join('/')}, std ${meta.preprocess.std.map((s) => s.toFixed(4)).join('/')}`,
-        `  made by: ${meta.provenance.createdBy} at ${meta.provenance.createdAt}`,
-        ...Object.entries(meta.provenance.inputs ?? {}).map(([name, input]) => `  ${name}: ${[input.path, input.format, input.sha256 ? `sha256 ${input.sha256.slice(0, 16)}…` : null, input.detail].filter(Boolean).join(' · ')}`),
-        ...(meta.metrics ? [`  metrics: ${JSON.stringify(meta.metrics)}`] : []),
-      ];
-      return { text: lines.join('\n'), json: { kind: 'model', file, params, ...meta } };
-    }
-    if (metadata.format === LEARNGENE_FORMAT) {
-      const { learngene, meta } = decodeLearngene(bytes, file);
-      const params = learngeneParamCount(learngene);
-      const lines = [
-        `learngene ${file} (${learngene.kind.toUpperCase()})`,
-        `  stages: ${learngene.stages.join(',')} (${learngene.stages.length} stage block${learngene.stages.length > 1 ? 's' : ''} from a ${learngene.config.depth}-layer Aux-Net)`,
-        `  ${describeConfig(learngene.config)}`,
-        `  parameters stored: ${params.toLocaleString('en-US')}${learngene.tensors.has('head.weight') ? ' (head included)' : ' (no head)'}`,
-        `  classes: ${meta.classNames.join(', ')}`,
-        `  made by: ${meta.provenance.createdBy} at ${meta.provenance.createdAt}`,
-        ...Object.entries(meta.provenance.inputs ?? {}).map(([name, input]) => `  ${name}: ${[input.path, input.format, input.sha256 ? `sha256 ${input.sha256.slice(0, 16)}…` : null, input.detail].filter(Boolean).join(' · ')}`),
-        ...(meta.metrics ? [`  metrics: ${JSON.stringify(meta.metrics)}`] : []),
-      ];
-      return { text: lines.join('\n'), json: { kind: 'learngene', file, params, learngeneKind: learngene.kind, stages: learngene.stages, config: learngene.config, ...meta } };
-    }
-  }
-  if (file || (await looksLikeExport(target))) {
-    const description = await describeModelForInspect(target);
-    return { text: formatDescription(description), json: description };
-  }
-  const report = await inspectDataset(target);
-  return { text: formatInspectReport(report), json: { kind: 'dataset', ...report } };
-}
-
-async function looksLikeExport(target: string): Promise<boolean> {
-  if (target.endsWith('.onnx') || target.endsWith('model.json')) return true;
-  const stat = await fs.stat(target).catch(() => null);
-  if (!stat?.isDirectory()) return false;
-  for (const name of ['model.onnx', 'model.json']) {
-    if (await fs.stat(path.join(target, name)).then((s) => s.isFile(), () => false)) return true;
-  }
-  return false;
-}
-
-/** Exports and foreign checkpoints: format, config when known, provenance, notes. */
-function formatDescription(d: ModelDescription): string {
-  const lines = [`${d.kind} ${d.path} (${d.format})`, `  sha256 ${d.sha256}`];
+function modelLines(d: ModelInspection): string[] {
+  const lines = [`${d.artifact} ${d.path} (${d.format})`, `  sha256 ${d.sha256}`];
   if (d.config) lines.push(`  ${describeConfig(d.config)}`);
+  if (d.params !== undefined) lines.push(`  parameters: ${d.params.toLocaleString('en-US')}`);
   if (d.onnx) {
     lines.push(`  onnx: opset ${d.onnx.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}, producer ${d.onnx.producer.name} ${d.onnx.producer.version}`);
     for (const input of d.onnx.inputs) lines.push(`  input ${input.name}: [${input.shape.join(', ')}] ${input.type ?? ''}`.trimEnd());
@@ -94,12 +31,31 @@ function formatDescription(d: ModelDescription): string {
   }
   if (d.tfjs) lines.push(`  tfjs graph model: ${d.tfjs.weights} weights in ${d.tfjs.shards.length} shard(s)`);
   if (d.classNames) lines.push(`  classes: ${d.classNames.join(', ')}`);
-  if (d.provenance) {
-    lines.push(`  made by: ${d.provenance.createdBy} at ${d.provenance.createdAt}`);
-    for (const [name, input] of Object.entries(d.provenance.inputs ?? {})) {
-      lines.push(`  ${name}: ${[input.path, input.format, input.sha256 ? `sha256 ${input.sha256.slice(0, 16)}…` : null, input.detail].filter(Boolean).join(' · ')}`);
-    }
+  if (d.preprocess) {
+    const p = d.preprocess;
+    lines.push(`  preprocess: ${p.imageSize}px, ${p.channels} channel(s), mean ${p.mean.map((m) => m.toFixed(4)).join('/')}, std ${p.std.map((s) => s.toFixed(4)).join('/')}`);
   }
+  lines.push(...provenanceLines(d.provenance));
+  if (d.metrics) lines.push(`  metrics: ${JSON.stringify(d.metrics)}`);
   for (const note of d.notes) lines.push(`  note: ${note}`);
-  return lines.join('\n');
+  return lines;
+}
+
+export function formatInspection(result: InspectResult): string {
+  switch (result.kind) {
+    case 'model':
+      return modelLines(result).join('\n');
+    case 'learngene':
+      return [
+        `learngene ${result.path} (${result.learngeneKind.toUpperCase()})`,
+        `  stages: ${result.stages.join(',')} (${result.stages.length} stage block${result.stages.length > 1 ? 's' : ''} from a ${result.config.depth}-layer Aux-Net)`,
+        `  ${describeConfig(result.config)}`,
+        `  parameters stored: ${result.params.toLocaleString('en-US')}${result.hasHead ? ' (head included)' : ' (no head)'}`,
+        `  classes: ${result.classNames.join(', ')}`,
+        ...provenanceLines(result.provenance),
+        ...(result.metrics ? [`  metrics: ${JSON.stringify(result.metrics)}`] : []),
+      ].join('\n');
+    case 'dataset':
+      return formatInspectReport(result.report);
+  }
 }

@@ -3,24 +3,43 @@
 import path from 'node:path';
 import type { Command } from './main.js';
 import type { JobInfo } from '../shared/api.js';
-import { COMMON_OPTIONS } from './options.js';
-import { runRequest } from './run-request.js';
-import { JobService } from '../node/jobs/service.js';
+import type { JobResult } from '../shared/results.js';
+import { COMMON_OPTIONS, FORCE_OPTION } from './options.js';
+import { resumeRun } from './run-request.js';
+import { openStudioBackend } from '../node/studio/backend.js';
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
-type Metrics = { top1: number; top5: number; loss: number; n: number } | null | undefined;
+/** The file or folder a job wrote, whatever its kind. */
+function outputOf(result: JobResult | undefined): string {
+  if (!result) return '';
+  switch (result.kind) {
+    case 'evaluate':
+      return '';
+    case 'export':
+      return result.files[0] ?? '';
+    case 'compare':
+      return result.out ?? '';
+    case 'demo':
+      return result.out;
+    default:
+      return result.file;
+  }
+}
 
 /** A few lines about what a finished job produced, whatever its kind. */
 export function describeResult(info: JobInfo): string {
-  const result = (info.result ?? {}) as { file?: string; out?: string; params?: number; val?: Metrics; test?: Metrics };
+  const result = info.result;
   const lines = [`run ${info.id} (${info.kind}) finished`];
-  const output = result.file ?? result.out;
-  if (output) lines.push(`  output: ${output}${result.params ? ` (${result.params.toLocaleString('en-US')} parameters)` : ''}`);
-  for (const [name, m] of [['validation', result.val], ['test', result.test]] as const) {
-    if (m) lines.push(`  ${name.padEnd(10)}  top-1 ${pct(m.top1)}, top-5 ${pct(m.top5)}, loss ${m.loss.toFixed(4)} (n=${m.n})`);
+  const output = outputOf(result);
+  const params = result && 'params' in result && typeof result.params === 'number' ? result.params : null;
+  if (output) lines.push(`  output: ${output}${params ? ` (${params.toLocaleString('en-US')} parameters)` : ''}`);
+  if (result?.kind === 'train' || result?.kind === 'finetune' || result?.kind === 'distill') {
+    for (const [name, m] of [['validation', result.val], ['test', result.test]] as const) {
+      if (m) lines.push(`  ${name.padEnd(10)}  top-1 ${pct(m.top1)}, top-5 ${pct(m.top5)}, loss ${m.loss.toFixed(4)} (n=${m.n})`);
+    }
   }
   return lines.join('\n');
 }
@@ -36,8 +55,7 @@ function age(ms: number, now = Date.now()): string {
 
 function detail(info: JobInfo): string {
   if (info.error) return info.error.message.split('\n')[0]!;
-  const result = info.result as { file?: string; out?: string } | undefined;
-  return result?.file ?? result?.out ?? '';
+  return outputOf(info.result);
 }
 
 export const JOB_COMMANDS: Record<string, Command> = {
@@ -49,6 +67,7 @@ export const JOB_COMMANDS: Record<string, Command> = {
       options: {
         project: { kind: 'string', meta: 'DIR', help: 'project folder, to name the run by its id (default: the folder around the run)' },
         'checkpoint-every': { kind: 'int', meta: 'N', help: 'checkpoint every N optimizer steps (default: what the run used)', min: 0 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       positionals: [{ name: 'run folder', required: true }],
@@ -56,15 +75,16 @@ export const JOB_COMMANDS: Record<string, Command> = {
     },
     async run({ values, positionals }, io) {
       const backend = values.backend as string;
-      const outcome = await runRequest(null, {
+      const outcome = await resumeRun({
         runDir: positionals[0]!,
+        force: Boolean(values.force),
         project: (values.project as string | undefined) ?? null,
         // 'auto' is the flag's default: keep the backend the run was started with unless one is named.
         ...(backend && backend !== 'auto' ? { backend } : {}),
         checkpointEvery: values['checkpoint-every'] as number | undefined,
         stderr: io.stderr,
       });
-      return { text: describeResult(outcome.info), json: { ...(outcome.result as object), runDir: outcome.runDir, status: outcome.info.status } };
+      return { text: describeResult(outcome.info), json: { ...outcome.result, runDir: outcome.runDir, status: outcome.info.status } };
     },
   },
 
@@ -80,8 +100,8 @@ export const JOB_COMMANDS: Record<string, Command> = {
       },
     },
     async run({ values }) {
-      const service = new JobService({ projectDir: values.project as string });
-      const jobs = await service.list();
+      const backend = await openStudioBackend({ projectDir: values.project as string });
+      const jobs = await backend.list();
       if (jobs.length === 0) return { text: `no runs in ${path.resolve(values.project as string)}`, json: { jobs } };
       const rows = jobs.map((j) => [j.id, j.kind, j.status, age(j.updatedAt), detail(j)]);
       const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), ['run', 'kind', 'status', 'updated'][c]!.length));

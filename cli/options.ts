@@ -33,9 +33,15 @@ export const OPTIM_OPTIONS: Record<string, OptionSpec> = {
   seed: { kind: 'int', help: 'seed for initialization, data order, augmentation and drop-path', default: 0, min: 0 },
 };
 
+/** Outputs are never written over files learngene did not write, unless this is given. */
+export const FORCE_OPTION: Record<string, OptionSpec> = {
+  force: { kind: 'boolean', help: 'replace an existing output even if learngene did not write it' },
+};
+
 export const RUN_OPTIONS: Record<string, OptionSpec> = {
   project: { kind: 'string', meta: 'DIR', help: 'project folder; the run is kept in DIR/runs/<id> (checkpoints, events)', default: '.' },
   'checkpoint-every': { kind: 'int', meta: 'N', help: 'also checkpoint every N optimizer steps (epoch ends always checkpoint)', default: 0, min: 0 },
+  ...FORCE_OPTION,
 };
 
 type Values = Record<string, ParsedValue>;

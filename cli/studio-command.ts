@@ -1,5 +1,6 @@
 // `learngene studio`: the desktop studio in a browser (browser mode). Serves the built
-// renderer and the job API on 127.0.0.1 behind a random token; runs until Ctrl-C.
+// renderer and the studio backend on 127.0.0.1 behind a random token; runs until Ctrl-C.
+// The page may use the project folder and the folders added with --allow, nothing else.
 
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,8 @@ export interface StudioOptions {
   staticDir?: string;
   /** Where settings live; default $LEARNGENE_CONFIG_DIR, else the user config folder. */
   configDir?: string;
+  /** Folders to add to the ones the page may use (kept in the settings for next time). */
+  allow?: string[];
   /** Called with the URL once the server listens. */
   onListening?: (server: StudioServer) => void;
   /** Resolves when the studio should stop (default: SIGINT or SIGTERM). */
@@ -33,18 +36,6 @@ export function findRendererDist(): string {
     dir = path.dirname(dir);
   }
   throw new Error('the studio is not built (no renderer-dist/index.html): run "npm run build:renderer"');
-}
-
-/** The built compute bundle (dist/compute-host/), or null when it was not built. */
-export function findComputeDist(): string | null {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    for (const candidate of [path.join(dir, 'compute-host'), path.join(dir, 'dist', 'compute-host')]) {
-      if (existsSync(path.join(candidate, 'compute.js'))) return candidate;
-    }
-    dir = path.dirname(dir);
-  }
-  return null;
 }
 
 /** The user's config folder for the studio (XDG on Linux, the platform's usual place elsewhere). */
@@ -80,19 +71,21 @@ function untilSignal(): Promise<string> {
 export async function runStudio(options: StudioOptions): Promise<{ url: string }> {
   const staticDir = options.staticDir ?? findRendererDist();
   const projectDir = path.resolve(options.project);
-  // Loaded here, not at the top: conf (via main/settings) installs process-wide signal
-  // hooks that would turn one Ctrl-C into two in every other CLI command.
-  const { openSettings } = await import('../main/settings.js');
-  const { openJobApi } = await import('../server/job-api.js');
+  // Loaded here, not at the top: conf (via node/studio/settings) installs process-wide
+  // signal hooks that would turn one Ctrl-C into two in every other CLI command.
+  const { openSettings } = await import('../node/studio/settings.js');
+  const { openStudioBackend } = await import('../node/studio/backend.js');
+  const { browserHost } = await import('../node/studio/browser-host.js');
   const { startStudioServer } = await import('../server/studio-server.js');
-  const { PageComputeHosts } = await import('../server/compute-pages.js');
   const settings = openSettings(options.configDir ?? defaultConfigDir());
   settings.addRecentProject(projectDir);
-  const settingsBackend = settings.get().defaultBackend;
-  // The page in the browser is the GPU: it offers its WebGPU adapter to the jobs.
-  const computePages = new PageComputeHosts();
-  const jobs = await openJobApi(projectDir, { ...(settingsBackend && settingsBackend !== 'auto' ? { backend: settingsBackend } : {}), computeHost: computePages });
-  const server = await startStudioServer({ api: jobs.api, settings, staticDir, projectDir, port: options.port, computePages, computeDir: findComputeDist() });
+  if (options.allow?.length) {
+    const added = options.allow.map((dir) => path.resolve(dir));
+    settings.set({ allowedFolders: [...new Set([...settings.get().allowedFolders, ...added])] });
+  }
+  const { defaultBackend, allowedFolders } = settings.get();
+  const jobs = await openStudioBackend({ projectDir, confine: { allowedFolders }, ...(defaultBackend !== 'auto' ? { backend: defaultBackend } : {}) });
+  const server = await startStudioServer({ api: jobs, host: browserHost(settings), staticDir, projectDir, port: options.port });
   try {
     options.onListening?.(server);
     if (options.open) openInBrowser(server.url);
@@ -110,9 +103,10 @@ export const studioCommand: Command = {
   spec: {
     name: 'studio',
     summary: 'the studio in your browser: wizard, live charts, drag and drop (127.0.0.1 only, token-guarded)',
-    usage: 'learngene studio [--project DIR] [--port N] [--open]',
+    usage: 'learngene studio [--project DIR] [--port N] [--open] [--allow DIR,DIR]',
     options: {
       project: { kind: 'string', meta: 'DIR', help: 'project folder (runs/, teacher/, learngene/, descendants/, exports/, uploads/)', default: '.' },
+      allow: { kind: 'string-list', meta: 'DIRS', help: 'also let the page use these folders (e.g. where your datasets are); remembered in the settings' },
       port: { kind: 'int', help: 'port on 127.0.0.1 (0: any free port)', default: 0, min: 0 },
       open: { kind: 'boolean', help: 'open the studio in the default browser' },
       json: { kind: 'boolean', help: 'print {"url": …} as one JSON line once listening' },
@@ -125,6 +119,7 @@ export const studioCommand: Command = {
       project: values.project as string,
       port: values.port as number,
       open: Boolean(values.open),
+      ...(values.allow ? { allow: values.allow as string[] } : {}),
       onListening: (server) => {
         if (values.json) io.stdout.write(JSON.stringify({ url: server.url }) + '\n');
         else io.stdout.write(`Learngene Studio: ${server.url}\n(open it in a browser on this machine; Ctrl-C stops the studio)\n`);

@@ -2,13 +2,10 @@
 
 import type { Command } from './main.js';
 import { UsageError } from './args.js';
-import { COMMON_OPTIONS, DATA_OPTIONS, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
-import { describeTrained, pct, runOptionsFrom, withDefaults } from './command-helpers.js';
+import { COMMON_OPTIONS, DATA_OPTIONS, FORCE_OPTION, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
+import { describeTrained, ephemeralRun, pct, runOptionsFrom, withDefaults } from './command-helpers.js';
 import { runRequest } from './run-request.js';
-import { DEFAULT_DATA, type BaselineMethod, type CompareRequest, type DemoRequest, type DistillRequest, type FinetuneRequest, type GrowRequest } from '../shared/api.js';
-import type { TrainedModelResult } from '../node/jobs/train-jobs.js';
-import type { DistillResult, GrowResult } from '../node/jobs/sws-jobs.js';
-import type { CompareResult, DemoResult } from '../node/jobs/compare.js';
+import { DEFAULT_DATA, IMPORTANCE_KINDS, type BaselineMethod, type CompareRequest, type DemoRequest, type DistillRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type PruneRequest } from '../shared/api.js';
 import { defaultLayersSource } from '../engine/sws/layers-source.js';
 
 /** "imagenet" | "none" | "m1,m2,m3/s1,s2,s3" → the ONNX teacher's normalization. */
@@ -82,10 +79,9 @@ export const SWS_COMMANDS: Record<string, Command> = {
         ...(values['teacher-heads'] !== undefined ? { teacherHeads: values['teacher-heads'] as number } : {}),
         ...(values['teacher-normalization'] !== undefined ? { teacherNormalization: parseNormalization(values['teacher-normalization'] as string) } : {}),
       };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as DistillResult;
+      const { result: r, runDir } = await runRequest(request, 'distill', runOptionsFrom(values, io));
       const lines = [
-        `${r.kind.toUpperCase()} learngene saved to ${r.file}: ${r.learngeneParams.toLocaleString('en-US')} parameters (stages ${r.stages.join(',')}; Aux-Net ${r.auxParams.toLocaleString('en-US')}${r.teacherParams ? `, teacher ${r.teacherParams.toLocaleString('en-US')}` : ''})`,
+        `${r.auxKind.toUpperCase()} learngene saved to ${r.file}: ${r.learngeneParams.toLocaleString('en-US')} parameters (stages ${r.stages.join(',')}; Aux-Net ${r.auxParams.toLocaleString('en-US')}${r.teacherParams ? `, teacher ${r.teacherParams.toLocaleString('en-US')}` : ''})`,
         ...(r.teacherTest ? [`  teacher test top-1 ${pct(r.teacherTest.top1)}`] : []),
         ...(r.test ? [`  Aux-Net test top-1 ${pct(r.test.top1)} (n=${r.test.n})`] : []),
       ];
@@ -105,6 +101,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         classes: { kind: 'int', meta: 'N', help: 'number of classes (a new label set gets a fresh head)', min: 2 },
         out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
         seed: { kind: 'int', help: 'seed of a fresh head', default: 0, min: 0 },
+        ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       examples: ['learngene grow --learngene models/learngene --depth 12 --out models/des-12', 'learngene grow --learngene models/learngene --depth 6 --layers-source 0,0,1,2,3,4 --classes 5 --out models/des-6'],
@@ -119,9 +116,60 @@ export const SWS_COMMANDS: Record<string, Command> = {
         out: values.out as string,
         seed: values.seed as number,
       };
-      const { result } = await runRequest(request, { backend: values.backend as string, project: null, checkpointEvery: 0, stderr: io.stderr });
-      const r = result as GrowResult;
+      const { result: r } = await runRequest(request, 'grow', ephemeralRun(values, io));
       return { text: `descendant of depth ${r.depth} saved to ${r.file}: ${r.params.toLocaleString('en-US')} parameters, layers from stages ${r.layersSource.join(',') || '(TLEG expansion)'}, head ${r.headFrom === 'learngene' ? 'from the learngene' : 'fresh'}`, json: r };
+    },
+  },
+
+  prune: {
+    spec: {
+      name: 'prune',
+      summary: 'structured pruning: keep the most important attention heads and MLP units of every block of a model or learngene',
+      usage: 'learngene prune (--model M | --learngene LG) --heads-keep F --mlp-keep F --out M2 [--importance weight|taylor [--data D] [--batches N]]',
+      options: {
+        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too)' },
+        learngene: { kind: 'string', meta: 'PATH', help: 'a learngene instead: every descendant grown from the result inherits the smaller blocks' },
+        'heads-keep': { kind: 'number', meta: 'F', help: 'attention heads kept per block: a fraction in (0, 1] (0.5 = half) or a whole count', required: true },
+        'mlp-keep': { kind: 'number', meta: 'F', help: 'MLP hidden units kept per block: a fraction in (0, 1] or a whole count', required: true },
+        out: { kind: 'string', meta: 'PATH', help: 'model (or learngene) folder, or .safetensors file, to write', required: true },
+        importance: { kind: 'string', meta: 'weight|taylor', help: 'weight norms, or first-order Taylor scores on a few training batches of --data', default: 'weight' },
+        batches: { kind: 'int', meta: 'N', help: 'Taylor: training batches of 64 images', default: 8, min: 1 },
+        data: DATA_OPTIONS.data!,
+        limit: DATA_OPTIONS.limit!,
+        classes: DATA_OPTIONS.classes!,
+        seed: { kind: 'int', help: 'seed of the Taylor batches\' draw', default: 0, min: 0 },
+        ...FORCE_OPTION,
+        ...COMMON_OPTIONS,
+      },
+      examples: [
+        'learngene prune --model models/des-6 --heads-keep 0.5 --mlp-keep 0.5 --out models/des-6-pruned',
+        'learngene finetune --model models/des-6-pruned --epochs 1 --out models/des-6-pruned-ft',
+        'learngene prune --learngene models/learngene --heads-keep 2 --mlp-keep 0.5 --importance taylor --out models/learngene-small',
+      ],
+    },
+    async run({ values }, io) {
+      const importance = values.importance as string;
+      if (!IMPORTANCE_KINDS.includes(importance as ImportanceKind)) throw new UsageError(`--importance: expected weight or taylor, got "${importance}"`);
+      if ((values.model === undefined) === (values.learngene === undefined)) throw new UsageError('give exactly one of --model or --learngene');
+      const request: PruneRequest = {
+        kind: 'prune',
+        ...(values.model !== undefined ? { model: values.model as string } : { learngene: values.learngene as string }),
+        out: values.out as string,
+        headsKeep: values['heads-keep'] as number,
+        mlpKeep: values['mlp-keep'] as number,
+        importance: importance as ImportanceKind,
+        ...(importance === 'taylor' ? { data: { ...DEFAULT_DATA, path: values.data as string | undefined, limit: values.limit as number | undefined, classes: values.classes as number[] | undefined }, batches: values.batches as number } : {}),
+        seed: values.seed as number,
+      };
+      const { result: r } = await runRequest(request, 'prune', ephemeralRun(values, io));
+      const share = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
+      const text = [
+        `pruned ${r.pruned} saved to ${r.file} (${r.importance === 'taylor' ? 'Taylor' : 'weight-norm'} importance)`,
+        `  heads per block ${r.heads.before} → ${r.heads.after}, MLP units ${r.mlpUnits.before} → ${r.mlpUnits.after}`,
+        `  parameters ${r.params.before.toLocaleString('en-US')} → ${r.params.after.toLocaleString('en-US')} (${share(r.params.after, r.params.before)})`,
+        r.pruned === 'model' ? `  heal it: learngene finetune --model ${r.out} --epochs 1 --out ${r.out}-ft` : `  grow from it: learngene grow --learngene ${r.out} --depth D --out M`,
+      ];
+      return { text: text.join('\n'), json: r };
     },
   },
 
@@ -141,8 +189,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
     },
     async run({ values }, io) {
       const request: FinetuneRequest = { kind: 'finetune', model: values.model as string, data: dataSpecFrom(values), out: values.out as string, optim: optimFrom(values), seed: values.seed as number };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as TrainedModelResult & { headReset: boolean };
+      const { result: r, runDir } = await runRequest(request, 'finetune', runOptionsFrom(values, io));
       return { text: describeTrained(r, 'fine-tuned model') + (r.headReset ? '\n  (head re-initialized for the new label set)' : ''), json: { ...r, runDir } };
     },
   },
@@ -190,8 +237,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         seed: values.seed as number,
         ...(values.out ? { out: values.out as string } : {}),
       };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as CompareResult;
+      const { result: r, runDir } = await runRequest(request, 'compare', runOptionsFrom(values, io));
       const text = `${r.table}\n\nevaluated on ${r.evalImages} ${r.evaluatedOn} images · learngene ${r.learngeneParams.toLocaleString('en-US')} parameters vs ${r.separateParams.toLocaleString('en-US')} for the ${r.rows.filter((x) => x.method === 'sws').length} descendants stored separately (${r.storedParamsRatio.toFixed(1)}×)`;
       return { text, json: { ...r, runDir } };
     },
@@ -222,8 +268,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         out: values.out as string,
         seed: values.seed as number,
       };
-      const { result, runDir } = await runRequest(request, runOptionsFrom(values, io));
-      const r = result as DemoResult;
+      const { result: r, runDir } = await runRequest(request, 'demo', runOptionsFrom(values, io));
       return { text: `${r.report}\n(${(r.seconds / 60).toFixed(1)} minutes)`, json: { ...r, runDir } };
     },
   },

@@ -1,29 +1,27 @@
-// The Electron shell: one window, the app menu, native dialogs, settings, and IPC to
-// the job service. Thin on purpose: what it calls (ipc.ts, host.ts, settings.ts,
-// window-state.ts, menu.ts, server/job-api.ts) is tested in plain Node.
+// The Electron shell: one window, the app menu, native dialogs, settings, and IPC to the
+// studio backend, which runs in a utility process (backend-process.ts). Thin on purpose:
+// what it calls (ipc.ts, host.ts, app-protocol.ts, window-state.ts, menu.ts,
+// node/studio/*) is tested in plain Node.
 //
-// Security: contextIsolation on, sandbox on, nodeIntegration off; the preload
-// (preload.cjs) exposes one function per API call; navigation, new windows and
-// permission requests are refused; API calls are accepted only from the studio's page.
-//
-// GPU: WebGPU switches go on before the app is ready; a hidden compute window
-// (compute-window.ts) is opened once at start to ask for a GPU adapter (its answer is
-// the webgpu line of the backend status) and kept only when it has a real one; jobs on
-// webgpu get a MessagePort to it in their worker (node/compute/source.ts).
+// Security: one instance per user; the window loads app://studio/index.html (a custom
+// protocol with a Content-Security-Policy header, never file://) with contextIsolation
+// and sandbox on and nodeIntegration off; the preload (preload.cjs) exposes one function
+// per API call; navigation, redirects, new windows, webviews and permission requests and
+// checks are refused; API calls are answered only for the studio's exact page URL.
 
 import * as electron from 'electron';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openSettings, type SettingsStore } from './settings.js';
+import { fileURLToPath } from 'node:url';
+import { openSettings, type SettingsStore } from '../node/studio/settings.js';
+import type { SupervisedBackend } from '../node/studio/remote.js';
 import { createElectronHost } from './host.js';
 import { forwardEvents, registerStudioIpc } from './ipc.js';
 import { initialBounds, MIN_SIZE } from './window-state.js';
 import { menuTemplate } from './menu.js';
-import { openJobApi, type OpenedJobApi } from '../server/job-api.js';
-import { OnDemandComputeHost } from '../node/compute/source.js';
-import { enableWebGpuSwitches, openComputeWindow } from './compute-window.js';
 import { webPreferences } from './web-preferences.js';
+import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appProtocolHandler, sameDocument } from './app-protocol.js';
+import { openBackendProcess, SERVICE_ENTRY } from './backend-process.js';
 
 type ElectronModule = typeof electron;
 type Window = InstanceType<ElectronModule['BrowserWindow']>;
@@ -33,38 +31,42 @@ export const PRELOAD_FILE = path.join(here, 'preload.cjs');
 const DOCS_URL = 'https://github.com/AlphaXia/SWS';
 
 export interface ShellOptions {
-  /** renderer-dist/index.html, or a dev server URL (LEARNGENE_RENDERER_URL). */
+  /** The page to load (default app://studio/index.html; a dev server with LEARNGENE_RENDERER_URL). */
   rendererUrl?: string;
   /** Settings folder (default app.getPath('userData')). */
   userDataDir?: string;
+  /** The backend's entry (default dist/node/studio/service-process.js). */
+  serviceEntry?: string;
 }
 
 export interface Shell {
   window: () => Window | null;
   settings: SettingsStore;
-  /** The hidden compute window, opened on demand (WebGPU jobs train through it). */
-  computeHost: OnDemandComputeHost;
+  /** The studio backend of the open project (in its utility process). */
+  backend: () => SupervisedBackend | null;
   openProject(dir: string): Promise<void>;
   quit(): Promise<void>;
 }
 
-function rendererUrl(e: ElectronModule, options: ShellOptions): string {
-  if (options.rendererUrl) return options.rendererUrl;
-  if (process.env.LEARNGENE_RENDERER_URL) return process.env.LEARNGENE_RENDERER_URL;
-  return pathToFileURL(path.join(e.app.getAppPath(), 'renderer-dist', 'index.html')).href;
-}
-
-export async function startShell(e: ElectronModule, options: ShellOptions = {}): Promise<Shell> {
-  // Chromium reads these at start: before ready, or WebGPU stays off on Linux.
-  enableWebGpuSwitches(e.app);
+/**
+ * Starts the desktop app. Returns null when another instance already runs (that one is
+ * brought to the front instead).
+ */
+export async function startShell(e: ElectronModule, options: ShellOptions = {}): Promise<Shell | null> {
+  if (!e.app.requestSingleInstanceLock()) {
+    e.app.quit();
+    return null;
+  }
+  // Before ready: app:// gets an origin of its own, secure like https.
+  e.protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
   await e.app.whenReady();
-  const computeHost = new OnDemandComputeHost(() => openComputeWindow(e), 'the hidden compute window');
+  e.protocol.handle(APP_SCHEME, appProtocolHandler(path.join(e.app.getAppPath(), 'renderer-dist')));
   const settings = openSettings(options.userDataDir ?? e.app.getPath('userData'));
-  const pageUrl = rendererUrl(e, options);
-  const isTrustedUrl = (url: string) => url === pageUrl || url.startsWith(pageUrl.split('#')[0]!.split('?')[0]!);
+  const pageUrl = options.rendererUrl ?? process.env.LEARNGENE_RENDERER_URL ?? APP_PAGE_URL;
+  const isTrustedUrl = (url: string) => sameDocument(url, pageUrl);
 
   let window: Window | null = null;
-  let jobs: OpenedJobApi | null = null;
+  let backend: SupervisedBackend | null = null;
   let unregister: (() => void) | null = null;
   let unforward: (() => void) | null = null;
 
@@ -83,11 +85,11 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     mkdirSync(dir, { recursive: true });
     unforward?.();
     unregister?.();
-    await jobs?.close();
-    const backend = settings.get().defaultBackend;
-    jobs = await openJobApi(dir, { ...(backend && backend !== 'auto' ? { backend } : {}), computeHost });
-    unregister = registerStudioIpc(e.ipcMain as never, jobs.api, host, { isTrustedUrl });
-    unforward = forwardEvents(jobs.api, () => (window && !window.isDestroyed() ? [window.webContents] : []));
+    await backend?.close();
+    const defaultBackend = settings.get().defaultBackend;
+    backend = await openBackendProcess(e.utilityProcess, { projectDir: path.resolve(dir), ...(defaultBackend !== 'auto' ? { backend: defaultBackend } : {}) }, options.serviceEntry ?? SERVICE_ENTRY);
+    unregister = registerStudioIpc(e.ipcMain as never, backend.api, host, { isTrustedUrl });
+    unforward = forwardEvents(backend.api, () => (window && !window.isDestroyed() ? [window.webContents] : []));
     settings.addRecentProject(path.resolve(dir));
     buildMenu();
     window?.setTitle(`Learngene Studio — ${path.basename(dir)}`);
@@ -103,7 +105,7 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
             .then((r) => (r.canceled || !r.filePaths[0] ? undefined : openProject(r.filePaths[0])));
         },
         openRecent: (dir) => void openProject(dir),
-        revealProject: () => jobs && e.shell.showItemInFolder(jobs.projectDir),
+        revealProject: () => backend && void backend.api.project().then((p) => e.shell.showItemInFolder(p.dir)),
         openDocs: () => void e.shell.openExternal(DOCS_URL),
         showAbout: () => e.app.showAboutPanel(),
       },
@@ -117,7 +119,7 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     if (!window || window.isDestroyed()) return;
     const maximized = window.isMaximized();
     const b = maximized ? window.getNormalBounds() : window.getBounds();
-    settings.set({ window: { x: b.x, y: b.y, width: b.width, height: b.height, maximized } });
+    settings.set({ window: { x: Math.round(b.x), y: Math.round(b.y), width: Math.round(b.width), height: Math.round(b.height), maximized } });
   }
 
   function createWindow(): Window {
@@ -146,13 +148,14 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     win.on('close', saveBounds);
     win.on('closed', () => {
       window = null;
-      // The hidden compute window keeps 'window-all-closed' from firing: closing the studio quits.
-      if (process.platform !== 'darwin') e.app.quit();
     });
-    // The window shows the studio and nothing else.
-    win.webContents.on('will-navigate', (event, url) => {
+    // The window shows the studio's page and nothing else.
+    const stayOnPage = (event: { preventDefault(): void }, url: string) => {
       if (!isTrustedUrl(url)) event.preventDefault();
-    });
+    };
+    win.webContents.on('will-navigate', stayOnPage);
+    win.webContents.on('will-redirect', stayOnPage);
+    win.webContents.on('will-attach-webview', (event) => event.preventDefault());
     win.webContents.setWindowOpenHandler(({ url }) => {
       if (/^https:\/\//.test(url)) void e.shell.openExternal(url);
       return { action: 'deny' };
@@ -160,13 +163,19 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     return win;
   }
 
-  e.session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  const session = e.session.defaultSession;
+  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
   window = createWindow();
-  // Ask the compute window for its adapter now (the backend status waits for it; jobs reuse it).
-  void computeHost.status();
   const recent = settings.get().recentProjects.find((dir) => existsSync(dir));
   await openProject(recent ?? defaultProject());
 
+  // A second start (double-click, file manager) brings this window to the front.
+  e.app.on('second-instance', () => {
+    if (!window) return;
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
   e.app.on('activate', () => {
     if (!window) {
       window = createWindow();
@@ -179,18 +188,18 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
   // Quitting waits for running jobs to stop with a checkpoint (they resume next time).
   let quitting = false;
   e.app.on('before-quit', (event) => {
-    if (quitting || !jobs) return;
+    if (quitting || !backend) return;
     event.preventDefault();
     quitting = true;
     unforward?.();
     unregister?.();
-    void jobs.close().then(() => computeHost.close()).finally(() => e.app.quit());
+    void backend.close().finally(() => e.app.quit());
   });
 
   return {
     window: () => window,
     settings,
-    computeHost,
+    backend: () => backend,
     openProject,
     quit: async () => {
       e.app.quit();

@@ -2,7 +2,7 @@
 // settings. Electron's `dialog` and `shell` are passed in, so tests use fakes.
 
 import type { OpenDialogOptions, SettingsPatch, StudioHost, StudioSettings } from '../shared/host.js';
-import type { SettingsStore } from './settings.js';
+import type { SettingsStore } from '../node/studio/settings.js';
 
 /** The parts of Electron's dialog/shell this host uses. */
 export interface DialogLike {

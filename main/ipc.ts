@@ -1,11 +1,13 @@
-// IPC between the Electron window and the job service. Pure wiring: takes an
-// `ipcMain`-like object, a StudioApi and a StudioHost, so tests pass fakes and the
-// real shell passes Electron's. Every handler answers with an RpcResult envelope.
+// IPC between the Electron window and the studio backend: one `handle` per call, each
+// handing the call to the one dispatch (node/studio/dispatch.ts), which validates it and
+// answers with an RpcResult envelope. Takes an `ipcMain`-like object, so tests pass a
+// fake and the shell passes Electron's.
 
-import { STUDIO_METHODS, type StudioApi, type StudioMethod } from '../shared/api.js';
-import { EVENT_CHANNEL, HOST_METHODS, IPC_PREFIX, type HostMethod, type StudioHost } from '../shared/host.js';
-import { settle, type RpcResult } from '../shared/rpc.js';
+import { STUDIO_METHODS, type StudioApi } from '../shared/api.js';
+import { EVENT_CHANNEL, HOST_METHODS, IPC_PREFIX } from '../shared/host.js';
+import type { RpcResult } from '../shared/rpc.js';
 import type { ProgressEvent } from '../shared/events.js';
+import { createDispatch, type HostCalls } from '../node/studio/dispatch.js';
 
 /** The part of Electron's IpcMainInvokeEvent these handlers look at. */
 export interface InvokeEventLike {
@@ -29,42 +31,23 @@ export interface IpcOptions {
   isTrustedUrl?: (url: string) => boolean;
 }
 
-export function channelOf(name: StudioMethod | HostMethod): string {
-  return IPC_PREFIX + name;
-}
+const METHODS = [...STUDIO_METHODS, ...HOST_METHODS];
 
 /** Every channel registered by registerStudioIpc, in order. */
-export const IPC_CHANNELS: readonly string[] = [...STUDIO_METHODS, ...HOST_METHODS].map((m) => IPC_PREFIX + m);
+export const IPC_CHANNELS: readonly string[] = METHODS.map((m) => IPC_PREFIX + m);
 
 function untrusted(url: string | undefined): RpcResult {
-  return { ok: false, error: { name: 'SecurityError', message: `refused an API call from ${url ?? 'an unknown frame'}` } };
+  return { ok: false, error: { name: 'SecurityError', message: `refused an API call from ${String(url ?? 'an unknown frame').slice(0, 200)}` } };
 }
 
-/**
- * Registers one `handle` per API and host call: `learngene:<method>` → api[method](...args).
- * Optional API methods the implementation lacks answer with an error naming them.
- * Returns a function that removes every handler.
- */
-export function registerStudioIpc(ipcMain: IpcMainLike, api: StudioApi, host: Omit<StudioHost, 'kind'>, options: IpcOptions = {}): () => void {
-  const trusted = (event: InvokeEventLike) => {
-    if (!options.isTrustedUrl) return true;
-    const url = event?.senderFrame?.url;
-    return typeof url === 'string' && options.isTrustedUrl(url);
-  };
-  for (const method of STUDIO_METHODS) {
-    ipcMain.handle(channelOf(method), (event, ...args) => {
-      if (!trusted(event)) return untrusted(event?.senderFrame?.url);
-      return settle(() => {
-        const fn = api[method] as ((...a: unknown[]) => Promise<unknown>) | undefined;
-        if (typeof fn !== 'function') throw new Error(`the job service does not offer "${method}"`);
-        return fn.apply(api, args);
-      });
-    });
-  }
-  for (const method of HOST_METHODS) {
-    ipcMain.handle(channelOf(method), (event, ...args) => {
-      if (!trusted(event)) return untrusted(event?.senderFrame?.url);
-      return settle(() => (host[method] as (...a: unknown[]) => Promise<unknown>).apply(host, args));
+/** Registers `learngene:<method>` for every API and host call. Returns a function that removes them. */
+export function registerStudioIpc(ipcMain: IpcMainLike, api: StudioApi, host: HostCalls, options: IpcOptions = {}): () => void {
+  const dispatch = createDispatch(api, host);
+  for (const method of METHODS) {
+    ipcMain.handle(IPC_PREFIX + method, (event, ...args) => {
+      const url = event?.senderFrame?.url;
+      if (options.isTrustedUrl && !(typeof url === 'string' && options.isTrustedUrl(url))) return untrusted(url);
+      return dispatch(method, args);
     });
   }
   return () => {
@@ -72,11 +55,8 @@ export function registerStudioIpc(ipcMain: IpcMainLike, api: StudioApi, host: Om
   };
 }
 
-/**
- * Forwards every progress event of `api` to the windows `targets()` returns, on
- * EVENT_CHANNEL. Returns the unsubscribe function.
- */
-export function forwardEvents(api: StudioApi, targets: () => EventTarget[]): () => void {
+/** Forwards every progress event of `api` to the windows `targets()` returns, on EVENT_CHANNEL. Returns the unsubscribe function. */
+export function forwardEvents(api: Pick<StudioApi, 'on'>, targets: () => EventTarget[]): () => void {
   return api.on((event: ProgressEvent) => {
     for (const target of targets()) {
       if (target.isDestroyed?.()) continue;

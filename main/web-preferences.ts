@@ -1,5 +1,5 @@
-// The security settings every studio window runs with (the main window and the hidden
-// compute window), in one place so the two cannot drift apart.
+// The security settings the studio's window runs with, in one place (the shell and its
+// test read them from here).
 
 /** Secure webPreferences: isolated, sandboxed, no Node in the page. */
 export function webPreferences(preload: string) {

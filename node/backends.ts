@@ -6,7 +6,7 @@
 //    runs faster than the CPU EP's.
 //  - TensorFlow.js (the fallback, and the parity oracle in tests): tfjs-node-gpu and
 //    tfjs-node (optional dependencies: absent or broken, reported with the reason and
-//    skipped), the WebGPU compute host, wasm and cpu (always shipped).
+//    skipped), wasm (our SIMD kernels) and cpu (always shipped).
 
 import '../engine/tf-env.js';
 import { BACKEND_NAMES, type BackendName } from '../shared/api.js';
@@ -16,9 +16,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { wasmKernelsActive, wasmKernelsFailure } from '../engine/kernels/wasm-kernels.js';
-import { setDefaultGradientComputer } from '../engine/train/gradients.js';
 import { setDefaultLogitsRunner, setDefaultStepExecutor } from '../engine/train/executor.js';
-import type { ComputeHost, WebGpuStatus } from './compute/host.js';
 import { createOrtRuntime, isOnnxBackend, ONNX_BACKENDS, type OnnxBackendName, ortVersion, setActiveOnnxBackend } from './train/onnx-runtime.js';
 import type { OnnxProbeResult } from './train/onnx-probe.js';
 import { writeFileAtomic } from './fs/atomic.js';
@@ -29,7 +27,7 @@ export type TfjsBackendName = Exclude<BackendName, OnnxBackendName>;
 export interface BackendStatus {
   name: BackendName;
   usable: boolean;
-  /** One line: what it is when usable ("WebAssembly · SIMD · 1 thread"), why not otherwise. */
+  /** One line: what it is when usable ("onnxruntime 1.30.0 · CPU execution provider (MLAS) · 2 threads"), why not otherwise. */
   detail: string;
   /** The engine behind it. */
   engine: 'onnxruntime' | 'tfjs';
@@ -105,81 +103,15 @@ async function loadTensorflow(gpu: boolean): Promise<true | string> {
   return true;
 }
 
-let webgpuProbe: Promise<{ usable: boolean; detail: string }> | null = null;
-
-/** Where the WebGPU probe's answer is kept between commands ($XDG_CACHE_HOME or ~/.cache). */
-function probeCacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'learngene-studio', 'webgpu-probe.json');
-}
-
-/**
- * Whether a GPU adapter exists takes a Chromium launch (seconds) to learn, so the answer
- * is kept per Chromium binary for a week: `auto` on every command and in every job
- * worker reads it instead of launching Chromium. `learngene backends` probes afresh.
- */
-async function webGpuStatus(fresh: boolean): Promise<{ usable: boolean; detail: string }> {
-  const { probeWebGpu, chromiumPath } = await import('./compute/chromium.js');
-  const chromium = chromiumPath();
-  const stamp = await fs.stat(chromium).then((s) => s.mtimeMs, () => 0);
-  const file = probeCacheFile();
-  if (!fresh) {
-    try {
-      const cached = JSON.parse(await fs.readFile(file, 'utf8')) as { chromium: string; stamp: number; at: number; usable: boolean; detail: string };
-      if (cached.chromium === chromium && cached.stamp === stamp && Date.now() - cached.at < 7 * 24 * 3600 * 1000) {
-        return { usable: cached.usable, detail: cached.detail };
-      }
-    } catch {
-      // no answer kept yet
-    }
-  }
-  const found = await probeWebGpu();
-  await fs.mkdir(path.dirname(file), { recursive: true }).then(
-    () => fs.writeFile(file, JSON.stringify({ chromium, stamp, at: Date.now(), ...found })),
-    () => undefined,
-  ).catch(() => undefined);
-  return found;
-}
-
-/**
- * A compute host the studio opened for this thread (node/compute/source.ts): what it
- * found, and how to reach it. With one, nothing here launches or probes Chromium.
- */
-export interface ProvidedComputeHost {
-  status: WebGpuStatus;
-  /** Connects to the host; null when none was opened for this job (`auto` goes elsewhere). */
-  connect: (() => Promise<ComputeHost>) | null;
-}
-
 interface ProbeContext {
-  /** `webgpu` asked for by name: a CPU-emulated adapter (SwiftShader) will do. */
+  /** Asked for by name: an emulated GPU (SwiftShader) will do. */
   byName?: boolean;
-  /** The studio's answer for webgpu instead of a Chromium probe. */
-  webgpu?: () => Promise<WebGpuStatus>;
-  provided?: ProvidedComputeHost | null;
 }
 
 type TfjsStatus = Omit<BackendStatus, 'engine' | 'gpu'>;
 
-async function webgpuBackendStatus(context: ProbeContext): Promise<TfjsStatus> {
-  const name = 'webgpu';
-  if (process.env.LEARNGENE_WEBGPU === '0') return { name, usable: false, detail: 'off (LEARNGENE_WEBGPU=0)' };
-  let found: WebGpuStatus;
-  if (context.provided) found = context.provided.status;
-  else if (context.webgpu) found = await context.webgpu();
-  else found = await (webgpuProbe ??= webGpuStatus(freshProbe));
-  const emulated = !found.usable && found.fallback === true && context.byName === true;
-  if (!found.usable && !emulated) return { name, usable: false, detail: found.detail };
-  if (context.provided && !context.provided.connect) return { name, usable: false, detail: `${found.detail}; no host was opened for this job` };
-  // tfjs in this thread (optimizer, evaluation fallbacks) runs wasm; the steps run in the host.
-  const local = await probeTfjs('wasm');
-  if (!local.usable) return { name, usable: false, detail: `${found.detail}, but the local wasm backend failed: ${local.detail}` };
-  return { name, usable: true, detail: emulated ? 'SwiftShader, a CPU emulation of WebGPU (asked for by name: right answers, no speed)' : found.detail };
-}
-
-async function probeTfjs(name: TfjsBackendName, context: ProbeContext = {}): Promise<TfjsStatus> {
+async function probeTfjs(name: TfjsBackendName): Promise<TfjsStatus> {
   try {
-    if (name === 'webgpu') return await webgpuBackendStatus(context);
     if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       const loaded = await loadTensorflow(name === 'tensorflow-gpu');
       if (loaded !== true) return { name, usable: false, detail: loaded };
@@ -268,7 +200,7 @@ function emulatedGpu(backend: OnnxBackendName): boolean {
   return backend === 'onnxruntime-webgpu' && /swiftshader|lvp_icd|lavapipe/i.test(icd);
 }
 
-async function probeOnnx(backend: OnnxBackendName, context: ProbeContext): Promise<BackendStatus> {
+async function probeOnnx(backend: OnnxBackendName, context: ProbeContext = {}): Promise<BackendStatus> {
   const { gpu } = ONNX_BACKENDS[backend];
   const result = await onnxProbe(backend, freshProbe);
   const status: BackendStatus = { name: backend, engine: 'onnxruntime', gpu, usable: result.usable, detail: `onnxruntime ${ortVersion()} · ${result.detail}` };
@@ -294,21 +226,17 @@ function autoEligible(status: BackendStatus): boolean {
 
 async function probe(name: BackendName, context: ProbeContext = {}): Promise<BackendStatus> {
   if (isOnnxBackend(name)) return probeOnnx(name, context);
-  const gpu = name === 'tensorflow-gpu' || name === 'webgpu';
-  return { ...(await probeTfjs(name, context)), engine: 'tfjs', gpu };
+  return { ...(await probeTfjs(name)), engine: 'tfjs', gpu: name === 'tensorflow-gpu' };
 }
 
-/** `learngene backends` asks afresh; everything else may use kept answers (WebGPU host, onnxruntime EPs). */
+/** `learngene backends` asks afresh; everything else may use the kept onnxruntime EP answers. */
 let freshProbe = false;
 
-/**
- * Probes every backend. `webgpu` gives the studio's own answer for the tfjs WebGPU host
- * (its hidden window or browser page) instead of probing headless Chromium.
- */
-export async function detectBackends(options: { webgpu?: () => Promise<WebGpuStatus> } = {}): Promise<BackendStatus[]> {
+/** Probes every backend (switching tfjs's active backend as it goes); marks what `auto` picks. */
+export async function detectBackends(): Promise<BackendStatus[]> {
   freshProbe = true;
   const statuses: BackendStatus[] = [];
-  for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name, options.webgpu ? { webgpu: options.webgpu } : {}));
+  for (const name of BACKEND_PREFERENCE) statuses.push(await probe(name));
   const chosen = autoChoice(statuses);
   if (chosen) chosen.default = true;
   return statuses;
@@ -319,19 +247,12 @@ export function autoChoice(statuses: BackendStatus[]): BackendStatus | null {
   return BACKEND_PREFERENCE.map((name) => statuses.find((s) => s.name === name)).find((s): s is BackendStatus => s !== undefined && autoEligible(s)) ?? null;
 }
 
-export interface InitBackendOptions {
-  /** The studio's compute host for this job (a job worker gets it from the job service). */
-  computeHost?: ProvidedComputeHost | null;
-}
-
 /**
  * Activates `requested`, or the fastest usable backend. A requested backend that does
  * not work is an error naming why, never a silent fallback.
  */
-export async function initBackend(requested?: string, options: InitBackendOptions = {}): Promise<BackendStatus> {
-  const provided = options.computeHost ?? null;
-  const status = await chooseBackend(requested, provided);
-  setDefaultGradientComputer(null);
+export async function initBackend(requested?: string): Promise<BackendStatus> {
+  const status = await chooseBackend(requested);
   setDefaultStepExecutor(null);
   setDefaultLogitsRunner(null);
   setActiveOnnxBackend(null);
@@ -345,32 +266,22 @@ export async function initBackend(requested?: string, options: InitBackendOption
     setDefaultStepExecutor((task) => (onnxTrainable(task.network) ? new OnnxStepExecutor(task, runtime) : null));
     const inference = new OnnxInference(runtime);
     setDefaultLogitsRunner((network, batch) => inference.logits(network, batch));
-  } else if (status.name === 'webgpu') {
-    // (the detail already names the adapter)
-    const [{ LaunchedHostGradients }, { networkSpec }] = await Promise.all([import('./compute/gradients.js'), import('../engine/model/spec.js')]);
-    const launch = provided?.connect ?? (async () => (await import('./compute/chromium.js')).launchChromiumHost());
-    setDefaultGradientComputer((network) => (networkSpec(network) ? new LaunchedHostGradients(network, launch) : null));
   }
   return status;
 }
 
-async function chooseBackend(requested: string | undefined, provided: ProvidedComputeHost | null): Promise<BackendStatus> {
+async function chooseBackend(requested: string | undefined): Promise<BackendStatus> {
   if (requested !== undefined && requested !== 'auto') {
     if (!BACKEND_PREFERENCE.includes(requested as BackendName)) {
       throw new Error(`--backend: unknown backend "${requested}"; choose one of ${BACKEND_PREFERENCE.join(', ')} or auto`);
     }
-    const status = await probe(requested as BackendName, { byName: true, provided });
+    const status = await probe(requested as BackendName, { byName: true });
     if (!status.usable) throw new Error(`--backend ${requested}: unusable here: ${status.detail}`);
     return status;
   }
   for (const name of BACKEND_PREFERENCE) {
-    const status = await probe(name, { provided });
+    const status = await probe(name);
     if (autoEligible(status)) return status;
   }
   throw new Error('no compute backend works on this machine');
-}
-
-/** tfjs's name for a backend ('tensorflow' for both native ones; webgpu and onnxruntime keep wasm in this thread). */
-export function tfBackendName(name: BackendName): string {
-  return name === 'tensorflow-gpu' ? 'tensorflow' : name === 'webgpu' || isOnnxBackend(name) ? 'wasm' : name;
 }

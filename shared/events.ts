@@ -3,7 +3,9 @@
 // event with its job id and time, appends it to runs/<id>/events.jsonl and forwards it
 // to the CLI, the server and the renderer.
 
-export type JobKind = 'train' | 'distill' | 'grow' | 'finetune' | 'compare' | 'export' | 'import' | 'demo' | 'evaluate';
+import type { JobResult } from './results.js';
+
+export type JobKind = 'train' | 'distill' | 'grow' | 'prune' | 'finetune' | 'compare' | 'export' | 'import' | 'demo' | 'evaluate';
 
 export interface EvalMetrics {
   loss: number;
@@ -45,7 +47,7 @@ export type JobEvent =
   | { type: 'started'; kind: JobKind; runDir?: string }
   | EngineEvent
   | { type: 'checkpoint'; path: string; epoch: number; step: number }
-  | { type: 'done'; result: unknown }
+  | { type: 'done'; result: JobResult }
   | { type: 'error'; message: string; field?: string; file?: string; /** What kind of failure (ComputeHostLost, WorkerCrash, ConfigError …). */ name?: string }
   | { type: 'cancelled'; checkpoint?: string };
 

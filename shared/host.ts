@@ -2,21 +2,32 @@
 // revealing files, settings. Electron provides it through the preload; browser mode
 // through the studio server. Types and pure functions only.
 
+import type { ValidationIssue } from './config.js';
+import { BACKEND_CHOICES } from './api.js';
+import { checkValue, isPlainObject, type Field } from './schema.js';
+
 export type Theme = 'system' | 'light' | 'dark';
 
 export interface StudioSettings {
-  /** tfjs backend for new jobs: 'auto' or a name from `backends()`. */
+  /** Backend for new jobs: 'auto' or a name of shared/api.ts BACKEND_NAMES. */
   defaultBackend: string;
   /** Where the open dialogs start, by what is being picked. */
   folders: { datasets: string; models: string; exports: string };
   theme: Theme;
   /** Most recent first. */
   recentProjects: string[];
+  /**
+   * Folders besides the project that browser mode may read and write (datasets kept
+   * elsewhere, a shared models folder). Added with `learngene studio --allow DIR`; the
+   * browser page itself cannot change them.
+   */
+  allowedFolders: string[];
   /** Electron window bounds, restored on start. */
   window?: { x?: number; y?: number; width: number; height: number; maximized?: boolean };
 }
 
 export const MAX_RECENT_PROJECTS = 10;
+export const MAX_ALLOWED_FOLDERS = 32;
 
 export function defaultSettings(): StudioSettings {
   return {
@@ -24,28 +35,52 @@ export function defaultSettings(): StudioSettings {
     folders: { datasets: '', models: '', exports: '' },
     theme: 'system',
     recentProjects: [],
+    allowedFolders: [],
   };
 }
+
+const SETTINGS_PATH: Field = { type: 'string', maxLength: 4096 };
+/** Window coordinates and sizes: generous, but numbers a screen can have. */
+const COORDINATE: Field = { type: 'number', integer: true, min: -100_000, max: 100_000 };
+const SIZE: Field = { type: 'number', integer: true, min: 1, max: 100_000 };
+
+/** Every setting, with its limits; a patch gives any of them. */
+export const SETTINGS_FIELDS = {
+  defaultBackend: { type: 'string', oneOf: BACKEND_CHOICES, noun: 'backend', optional: true },
+  folders: { type: 'record', keys: ['datasets', 'models', 'exports'], values: SETTINGS_PATH, maxKeys: 3, optional: true },
+  theme: { type: 'string', oneOf: ['system', 'light', 'dark'], optional: true },
+  recentProjects: { type: 'array', items: { ...SETTINGS_PATH, nonEmpty: true }, maxItems: MAX_RECENT_PROJECTS, optional: true },
+  allowedFolders: { type: 'array', items: { ...SETTINGS_PATH, nonEmpty: true }, maxItems: MAX_ALLOWED_FOLDERS, optional: true },
+  window: {
+    type: 'object',
+    fields: { x: { ...COORDINATE, optional: true }, y: { ...COORDINATE, optional: true }, width: SIZE, height: SIZE, maximized: { type: 'boolean', optional: true } },
+    optional: true,
+  },
+} as const satisfies Record<keyof StudioSettings, Field>;
 
 /** A settings patch as the window sends it: top-level fields; `folders` merges key by key. */
 export type SettingsPatch = Partial<Omit<StudioSettings, 'folders'>> & { folders?: Partial<StudioSettings['folders']> };
 
-/** Rejects what a settings patch must never contain; returns the problems. */
-export function validateSettingsPatch(patch: SettingsPatch): string[] {
-  const problems: string[] = [];
-  if (patch === null || typeof patch !== 'object') return ['settings patch must be an object'];
-  const known = new Set(['defaultBackend', 'folders', 'theme', 'recentProjects', 'window']);
-  for (const key of Object.keys(patch)) if (!known.has(key)) problems.push(`unknown setting "${key}"`);
-  if (patch.theme !== undefined && !['system', 'light', 'dark'].includes(patch.theme)) problems.push(`theme must be system, light or dark, got ${JSON.stringify(patch.theme)}`);
-  if (patch.defaultBackend !== undefined && typeof patch.defaultBackend !== 'string') problems.push('defaultBackend must be a string');
-  if (patch.recentProjects !== undefined && !(Array.isArray(patch.recentProjects) && patch.recentProjects.every((p) => typeof p === 'string'))) {
-    problems.push('recentProjects must be a list of paths');
+/** Every problem of a settings patch, by field (unknown settings, wrong types, limits). */
+export function validateSettingsPatch(patch: unknown): ValidationIssue[] {
+  return checkValue({ type: 'object', fields: SETTINGS_FIELDS }, patch, '');
+}
+
+/**
+ * Settings as read from disk, repaired: a field that does not pass its check (a file
+ * edited by hand, an older version's backend name) falls back to its default, the
+ * others are kept.
+ */
+export function sanitizeSettings(stored: unknown): StudioSettings {
+  const settings = defaultSettings();
+  if (!isPlainObject(stored)) return settings;
+  const keep: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTINGS_FIELDS) as (keyof StudioSettings)[]) {
+    const value = stored[key];
+    if (value !== undefined && checkValue(SETTINGS_FIELDS[key], value, key).length === 0) keep[key] = value;
   }
-  if (patch.folders !== undefined) {
-    if (typeof patch.folders !== 'object' || patch.folders === null) problems.push('folders must be an object');
-    else for (const [k, v] of Object.entries(patch.folders)) if (typeof v !== 'string') problems.push(`folders.${k} must be a path`);
-  }
-  return problems;
+  const folders = isPlainObject(keep.folders) ? keep.folders : {};
+  return { ...settings, ...keep, folders: { ...settings.folders, ...folders } };
 }
 
 /** `project` moved to the front of the recent list, without duplicates, at most MAX_RECENT_PROJECTS. */

@@ -1,9 +1,11 @@
 // What each job returns: the job handlers (node/jobs) produce these, the CLI prints
-// them, the studio window shows them. Types only.
+// them, the studio window shows them. Every result names the kind of job that made it,
+// so `JobResult` is a union keyed by `kind`: narrowing on it types the rest, no casts.
+// Types only.
 
 import type { ViTConfig } from './config.js';
 import type { CompareMethod } from './api.js';
-import type { EvalMetrics } from './events.js';
+import type { EvalMetrics, JobKind } from './events.js';
 
 /** One epoch of a training phase. */
 export interface EpochRecord {
@@ -13,7 +15,8 @@ export interface EpochRecord {
   seconds: number;
 }
 
-export interface TrainedModelResult {
+/** A model trained by a job (train, finetune). */
+export interface TrainedModel {
   out: string;
   file: string;
   config: ViTConfig;
@@ -24,21 +27,28 @@ export interface TrainedModelResult {
   test: EvalMetrics | null;
 }
 
-export interface FinetuneResult extends TrainedModelResult {
+export interface TrainResult extends TrainedModel {
+  kind: 'train';
+}
+
+export interface FinetuneResult extends TrainedModel {
+  kind: 'finetune';
   /** The label set changed, so the head started fresh. */
   headReset: boolean;
 }
 
 export interface EvaluateResult extends EvalMetrics {
+  kind: 'evaluate';
   split: 'test' | 'val';
   model: string;
   dataset: string;
 }
 
 export interface DistillResult {
+  kind: 'distill';
   out: string;
   file: string;
-  kind: 'sws' | 'tleg';
+  auxKind: 'sws' | 'tleg';
   stages: number[];
   auxConfig: ViTConfig;
   /** Parameters stored in the learngene. */
@@ -52,6 +62,7 @@ export interface DistillResult {
 }
 
 export interface GrowResult {
+  kind: 'grow';
   out: string;
   file: string;
   depth: number;
@@ -85,6 +96,7 @@ export interface CompareRow {
 }
 
 export interface CompareResult {
+  kind: 'compare';
   rows: CompareRow[];
   evaluatedOn: 'test' | 'val';
   evalImages: number;
@@ -97,6 +109,7 @@ export interface CompareResult {
 }
 
 export interface DemoResult {
+  kind: 'demo';
   out: string;
   teacher: { file: string; test: number | null; params: number };
   learngene: { file: string; params: number; auxTest: number | null; stages: number[] };
@@ -108,9 +121,79 @@ export interface DemoResult {
 }
 
 export interface ExportResult {
+  kind: 'export';
   format: 'onnx' | 'tfjs' | 'timm';
   /** Every file written, absolute. */
   files: string[];
   /** Things the target format cannot express exactly, or assumptions made. */
   warnings: string[];
+  /** An int8 ONNX export: how it was quantized (also in the file's metadata). */
+  quantization?: QuantizationSummary;
+}
+
+/** What an int8 export did, recorded in its metadata and returned to the caller. */
+export interface QuantizationSummary {
+  /** 'static': activation ranges calibrated on images (QDQ); 'dynamic': computed at run time. */
+  mode: 'static' | 'dynamic';
+  /** MatMuls with int8 weights (per output channel). */
+  matmuls: number;
+  /** Static only: the calibration that was kept, and the top-1 of each method tried. */
+  method?: 'minmax' | 'percentile';
+  calibrationImages?: number;
+  tried?: { method: 'minmax' | 'percentile'; top1: number; n: number }[];
+  /** What the methods were compared on: other images of the dataset, or (too few images) the calibration ones. */
+  comparedOn?: 'held-out images' | 'the calibration images';
+  /** fp32 top-1 on the same held-out images, for comparison. */
+  floatTop1?: number;
+}
+
+export interface PruneResult {
+  kind: 'prune';
+  out: string;
+  file: string;
+  /** What was pruned: a model, or a learngene (whose descendants inherit the smaller blocks). */
+  pruned: 'model' | 'learngene';
+  config: ViTConfig;
+  importance: 'weight' | 'taylor';
+  heads: { before: number; after: number };
+  mlpUnits: { before: number; after: number };
+  params: { before: number; after: number };
+  /** Per block (a layer, a stage, or TLEG's θA/θB pair): the heads and units kept, as indices of the unpruned block. */
+  kept: { prefixes: string[]; heads: number[]; units: number[] }[];
+}
+
+export interface ImportResult {
+  kind: 'import';
+  /** The model file written. */
+  file: string;
+  /** The checkpoint read. */
+  source: string;
+  /** Parameter naming detected: timm, hf, torchvision or learngene. */
+  naming: string;
+  config: ViTConfig;
+  /** Import assumptions (heads guessed, head dropped …). */
+  notes: string[];
+  sha256: string;
+}
+
+/** The result of each kind of job. */
+export interface JobResults {
+  train: TrainResult;
+  distill: DistillResult;
+  grow: GrowResult;
+  prune: PruneResult;
+  finetune: FinetuneResult;
+  compare: CompareResult;
+  demo: DemoResult;
+  evaluate: EvaluateResult;
+  export: ExportResult;
+  import: ImportResult;
+}
+
+/** Any job's result, keyed by `kind`. */
+export type JobResult = JobResults[JobKind];
+
+/** Whether `result` is the result of a `kind` job (and typed as such). */
+export function isResultOf<K extends JobKind>(result: JobResult | null | undefined, kind: K): result is JobResults[K] {
+  return result?.kind === kind;
 }

@@ -5,6 +5,7 @@
 
 import type { ProgressEvent } from './events.js';
 import type { ValidationIssue } from './config.js';
+import { MAX_ISSUES, truncate } from './schema.js';
 
 export interface WireError {
   message: string;
@@ -31,16 +32,21 @@ export type RpcMessage =
   | { type: 'event'; event: ProgressEvent }
   | { type: 'hello'; host: 'browser'; version: 1 };
 
+/** Longest error message sent over the wire; a message echoing a huge argument is cut. */
+export const MAX_WIRE_MESSAGE = 2000;
+
 export function toWireError(error: unknown): WireError {
   if (error instanceof Error) {
     const e = error as Error & { issues?: ValidationIssue[]; field?: string; file?: string };
-    const out: WireError = { message: e.message, name: e.name };
-    if (Array.isArray(e.issues)) out.issues = e.issues.map((i) => ({ field: String(i.field), message: String(i.message) }));
-    if (typeof e.field === 'string') out.field = e.field;
-    if (typeof e.file === 'string') out.file = e.file;
+    const out: WireError = { message: truncate(String(e.message), MAX_WIRE_MESSAGE), name: truncate(String(e.name), 100) };
+    if (Array.isArray(e.issues)) {
+      out.issues = e.issues.slice(0, MAX_ISSUES).map((i) => ({ field: truncate(String(i.field), 200), message: truncate(String(i.message), 500) }));
+    }
+    if (typeof e.field === 'string') out.field = truncate(e.field, 200);
+    if (typeof e.file === 'string') out.file = truncate(e.file, 4096);
     return out;
   }
-  return { message: String(error) };
+  return { message: truncate(String(error), MAX_WIRE_MESSAGE) };
 }
 
 /** An Error carrying what crossed the wire (issues, field, file). */

@@ -75,6 +75,24 @@ function rendererGraph(): Map<string, string[]> {
   return graph;
 }
 
+/** A cast to any …Result type, directly or inside a generic (`as Promise<InspectResult>`). */
+const RESULT_CAST = /\bas\s+(?:unknown\s+as\s+)?(?:[\w.]+\s*<\s*)?\w*Result\b/;
+
+/** The imports of `file` (type-only ones too) that lead into one of the `forbidden` top-level folders. */
+function adapterImports(file: string, source: string, forbidden: string[]): string[] {
+  const bad: string[] = [];
+  for (const spec of importsOf(source)) {
+    if (!spec.startsWith('.')) continue;
+    const top = path.relative(ROOT, path.resolve(path.dirname(file), spec)).split(path.sep)[0]!;
+    if (forbidden.includes(top)) bad.push(`${path.relative(ROOT, file)} imports ${spec}`);
+  }
+  return bad;
+}
+
+function forbiddenImports(from: string, forbidden: string[]): string[] {
+  return files(path.join(ROOT, from), ['.ts', '.cts']).flatMap((file) => adapterImports(file, readFileSync(file, 'utf8'), forbidden));
+}
+
 describe('architecture', () => {
   it('finds imports of every form', () => {
     expect(importsOf(`import a from 'x'; import type { B } from "y"; export * from './z.js'; const c = await import('w'); require('v'); import './side.css';`)).toEqual(['x', 'y', './side.css', './z.js', 'w', 'v']);
@@ -123,6 +141,37 @@ describe('architecture', () => {
   it('layers-source.ts, imported by the renderer, is pure TypeScript over shared/', () => {
     const source = readFileSync(path.join(ROOT, 'engine', 'sws', 'layers-source.ts'), 'utf8');
     expect(importsOf(source).every((s) => s.startsWith('../../shared/'))).toBe(true);
+  });
+
+  // main/ (Electron IPC) and server/ (WebSocket) are sibling adapters over node/studio/:
+  // neither imports the other, the CLI imports neither main/ nor the server's internals
+  // beyond starting it, and nothing below them imports an adapter.
+  it.each([
+    ['main', ['server', 'cli']],
+    ['server', ['main', 'cli']],
+    ['cli', ['main']],
+    ['node', ['main', 'server', 'cli', 'renderer']],
+    ['shared', ['main', 'server', 'cli', 'node', 'engine', 'renderer']],
+  ])('%s/ imports nothing from %j', (from, forbidden) => {
+    expect(forbiddenImports(from, forbidden)).toEqual([]);
+  });
+
+  it('the import check finds an adapter importing its sibling (so the test above can fail)', () => {
+    const source = "import { startStudioServer } from '../server/studio-server.js';\nimport type { X } from '../server/x.js';";
+    expect(adapterImports(path.join(ROOT, 'main', 'fake.ts'), source, ['server'])).toEqual(['main/fake.ts imports ../server/studio-server.js', 'main/fake.ts imports ../server/x.js']);
+  });
+
+  it('no job result is cast: results are a union keyed by kind (shared/results.ts)', () => {
+    const casts: string[] = [];
+    for (const dir of ['node', 'server', 'main', 'cli', 'renderer']) {
+      for (const file of files(path.join(ROOT, dir), ['.ts', '.cts', '.svelte'])) {
+        readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+          if (RESULT_CAST.test(line)) casts.push(`${path.relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    }
+    expect(casts).toEqual([]);
+    for (const cast of ['x as DistillResult', 'y as Promise<InspectResult>', '(r as unknown as JobResult)', 'z as RpcResult', 'a as TrainedModelResult | undefined']) expect(RESULT_CAST.test(cast), cast).toBe(true);
   });
 
   it('the sandboxed preload requires nothing but electron', () => {

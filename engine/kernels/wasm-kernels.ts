@@ -298,8 +298,8 @@ export function sumOfSquares(x: tf.Tensor): number {
 
 /**
  * Copies a float32 tensor's values into `target` (at `offset`): straight out of the wasm
- * heap when the tensor lives there, else through dataSync. For moving weights and
- * gradients to shared memory without an intermediate array.
+ * heap when the tensor lives there, else through dataSync. For gathering weights into
+ * one flat buffer (the ONNX executor's inputs) without an intermediate array per tensor.
  */
 export function copyTensorInto(t: tf.Tensor, target: Float32Array, offset = 0): void {
   const k = activeKernels();

@@ -1,25 +1,30 @@
 // The Trainer's steps as one ONNX graph each (engine/onnx/train-graph.ts), run by an
 // onnxruntime build the host hands in (onnxruntime-node in Node, onnxruntime-web in a
-// page): weights and AdamW moments live here as flat float32 buffers; a step feeds them
-// with the batch and gets them back updated, so nothing is copied into tfjs until a
-// checkpoint, an evaluation or the end of the run asks for the weights (`syncWeights`).
+// page): weights and AdamW moments live here as three flat float32 tensors — on the host,
+// or on a GPU execution provider's device — that a step reads and gives back updated, so
+// nothing is copied into tfjs until a checkpoint, an evaluation or the end of the run asks
+// for the weights (`syncWeights`).
 // Evaluation runs a forward graph on the same device with the same flat weights.
 // Isomorphic: the runtime is injected.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types.js';
+import { copyTensorInto } from '../kernels/wasm-kernels.js';
 import type { TensorMap } from '../io/safetensors.js';
 import { networkSpec, type NetworkSpec } from '../model/spec.js';
 import type { DropPathScales, Network } from '../model/vit.js';
 import { decays } from '../train/adamw.js';
 import type { ExecutorTask, StepExecutor, StepInput } from '../train/executor.js';
 import { smoothedTargetValues } from '../train/loss.js';
+import { GraphBuilder } from './graph.js';
 import { buildEvalGraph, buildTrainGraph, type NetworkGraphConfig, type ParamLayout, paramLayout, STEP_IO } from './train-graph.js';
 
 /** The part of an onnxruntime tensor the executor reads. */
 export interface OrtTensorLike {
-  readonly data: unknown;
   readonly dims: readonly number[];
+  /** 'cpu', or where a device keeps it ('gpu-buffer'); `data` is readable on 'cpu' only. */
+  readonly location?: string;
+  readonly data: unknown;
   dispose?(): void;
 }
 
@@ -38,7 +43,13 @@ export interface OrtRuntime {
   readonly description: string;
   /** Whether graphs may use com.microsoft contrib ops (the CPU EP runs them natively). */
   readonly contribOps: boolean;
-  createSession(bytes: Uint8Array): Promise<OrtSessionLike>;
+  /**
+   * Whether the device keeps tensors of its own (GPU EPs): a step's new weights and
+   * moments then stay there and are fed to the next step without a round trip.
+   */
+  readonly deviceOutputs: boolean;
+  /** A session; `deviceOutputs` names outputs to leave on the device (when the runtime has one). */
+  createSession(bytes: Uint8Array, options?: { deviceOutputs?: string[] }): Promise<OrtSessionLike>;
   tensor(data: Float32Array, dims: readonly number[]): OrtTensorLike;
 }
 
@@ -47,10 +58,19 @@ function floats(t: OrtTensorLike | undefined, name: string): Float32Array {
   return t.data;
 }
 
+const onDevice = (t: OrtTensorLike) => t.location !== undefined && t.location !== 'cpu';
+
+/** A graph that copies a flat tensor [n] to the host (onnxruntime-node cannot read a device tensor itself). */
+function readBackGraph(n: number): Uint8Array {
+  const g = new GraphBuilder({ contribOps: false });
+  g.output(g.input('x', [n]), 'y');
+  return g.encode({ graphName: 'learngene_read_back' });
+}
+
 /** Reads variables into a flat buffer by layout. */
 function readWeights(params: Network['params'], layout: ParamLayout): Float32Array {
   const out = new Float32Array(layout.floats);
-  for (const e of layout.entries) out.set(params.get(e.name)!.dataSync() as Float32Array, e.offset);
+  for (const e of layout.entries) copyTensorInto(params.get(e.name)!, out, e.offset);
   return out;
 }
 
@@ -71,7 +91,7 @@ class SessionCache {
 
   constructor(private readonly runtime: OrtRuntime, private readonly limit = Infinity) {}
 
-  get(key: string, build: () => Uint8Array): Promise<OrtSessionLike> {
+  get(key: string, build: () => Uint8Array, options?: { deviceOutputs?: string[] }): Promise<OrtSessionLike> {
     let session = this.sessions.get(key);
     if (session) {
       // Most recently used last, so the oldest goes first when over the limit.
@@ -79,7 +99,7 @@ class SessionCache {
       this.sessions.set(key, session);
       return session;
     }
-    session = this.runtime.createSession(build());
+    session = this.runtime.createSession(build(), options);
     session.catch(() => this.sessions.delete(key));
     this.sessions.set(key, session);
     while (this.sessions.size > this.limit) {
@@ -111,21 +131,27 @@ export function onnxTrainable(network: Network): boolean {
   return networkSpec(network) !== null;
 }
 
+/** The weights and AdamW moments of a run, as tensors on the host or on the device. */
+interface StepState {
+  weights: OrtTensorLike;
+  adamM: OrtTensorLike;
+  adamV: OrtTensorLike;
+}
+
 export class OnnxStepExecutor implements StepExecutor {
   private readonly spec: NetworkSpec;
   private readonly trainableLayout: ParamLayout;
   private readonly frozenLayout: ParamLayout | null;
-  private weights: Float32Array;
-  private readonly frozenWeights: Float32Array | null;
-  private adamM: Float32Array;
-  private adamV: Float32Array;
-  /** Where the next step writes its weights and moments (swapped in when its loss is finite). */
+  private state: StepState;
+  private readonly frozenWeights: OrtTensorLike | null;
+  /** Host buffers the next step writes into (CPU runtimes; swapped in when its loss is finite). */
   private spare: { weights: Float32Array; adamM: Float32Array; adamV: Float32Array } | null = null;
   private stepCount = 0;
-  /** Whether the network's variables hold `weights`. */
+  /** Whether the network's variables hold the current weights. */
   private networkCurrent = true;
   private readonly trainSessions: SessionCache;
   private readonly evalSessions: SessionCache;
+  private readonly readBackSessions: SessionCache;
 
   constructor(private readonly task: ExecutorTask, private readonly runtime: OrtRuntime) {
     const spec = networkSpec(task.network);
@@ -135,16 +161,38 @@ export class OnnxStepExecutor implements StepExecutor {
     this.trainableLayout = paramLayout(all.filter(([name]) => !task.frozen?.has(name)).map(([name, v]) => [name, v.shape]));
     const frozen = all.filter(([name]) => task.frozen?.has(name));
     this.frozenLayout = frozen.length > 0 ? paramLayout(frozen.map(([name, v]) => [name, v.shape])) : null;
-    this.weights = readWeights(task.network.params, this.trainableLayout);
-    this.frozenWeights = this.frozenLayout ? readWeights(task.network.params, this.frozenLayout) : null;
-    this.adamM = new Float32Array(this.trainableLayout.floats);
-    this.adamV = new Float32Array(this.trainableLayout.floats);
+    const n = this.trainableLayout.floats;
+    this.state = this.hostState(readWeights(task.network.params, this.trainableLayout), new Float32Array(n), new Float32Array(n));
+    this.frozenWeights = this.frozenLayout ? this.flat(readWeights(task.network.params, this.frozenLayout)) : null;
     this.trainSessions = new SessionCache(runtime);
     this.evalSessions = new SessionCache(runtime);
+    this.readBackSessions = new SessionCache(runtime);
   }
 
   get description(): string {
     return this.runtime.description;
+  }
+
+  /** A state tensor's values on the host (copied back from the device when it lives there). */
+  private async hostFloats(t: OrtTensorLike, name: string): Promise<Float32Array> {
+    if (!onDevice(t)) return floats(t, name);
+    const n = t.dims[0]!;
+    const session = await this.readBackSessions.get(String(n), () => readBackGraph(n));
+    return floats((await session.run({ x: t }))['y'], name);
+  }
+
+  private flat(data: Float32Array): OrtTensorLike {
+    return this.runtime.tensor(data, [data.length]);
+  }
+
+  private hostState(weights: Float32Array, adamM: Float32Array, adamV: Float32Array): StepState {
+    return { weights: this.flat(weights), adamM: this.flat(adamM), adamV: this.flat(adamV) };
+  }
+
+  /** Replaces the state, releasing device tensors of the old one. */
+  private replaceState(next: StepState): void {
+    for (const t of Object.values(this.state)) if (onDevice(t)) t.dispose?.();
+    this.state = next;
   }
 
   private graphConfig(batchSize: number): NetworkGraphConfig {
@@ -162,21 +210,22 @@ export class OnnxStepExecutor implements StepExecutor {
   }
 
   private weightFeeds(): Record<string, OrtTensorLike> {
-    const feeds: Record<string, OrtTensorLike> = { [STEP_IO.params]: this.runtime.tensor(this.weights, [this.weights.length]) };
-    if (this.frozenWeights) feeds[STEP_IO.frozen] = this.runtime.tensor(this.frozenWeights, [this.frozenWeights.length]);
+    const feeds: Record<string, OrtTensorLike> = { [STEP_IO.params]: this.state.weights };
+    if (this.frozenWeights) feeds[STEP_IO.frozen] = this.frozenWeights;
     return feeds;
   }
 
   async step({ batch, lr, dropPath, teacher }: StepInput): Promise<Record<string, number>> {
     const { optim } = this.task;
     const config = this.task.network.config;
-    const session = await this.trainSessions.get(String(batch.size), () => this.trainGraph(batch.size));
-    const t = this.stepCount + 1;
     const r = this.runtime;
+    const stateOutputs = [STEP_IO.paramsOut, STEP_IO.adamMOut, STEP_IO.adamVOut];
+    const session = await this.trainSessions.get(String(batch.size), () => this.trainGraph(batch.size), r.deviceOutputs ? { deviceOutputs: stateOutputs } : undefined);
+    const t = this.stepCount + 1;
     const feeds: Record<string, OrtTensorLike> = {
       ...this.weightFeeds(),
-      [STEP_IO.adamM]: r.tensor(this.adamM, [this.adamM.length]),
-      [STEP_IO.adamV]: r.tensor(this.adamV, [this.adamV.length]),
+      [STEP_IO.adamM]: this.state.adamM,
+      [STEP_IO.adamV]: this.state.adamV,
       [STEP_IO.images]: r.tensor(batch.images, [batch.size, config.channels, config.imageSize, config.imageSize]),
       [STEP_IO.targets]: r.tensor(smoothedTargetValues(batch.labels, config.numClasses, optim.labelSmoothing), [batch.size, config.numClasses]),
       // The same float64 arithmetic as engine/train/adamw.ts, rounded once to float32.
@@ -194,14 +243,15 @@ export class OnnxStepExecutor implements StepExecutor {
       if (!dropPath) throw new Error('drop-path in training needs the step\'s scales');
       feeds[STEP_IO.dropPath] = r.tensor(dropPathValues(dropPath, batch.size), [config.depth, 2, batch.size]);
     }
-    // The new weights and moments go into the spare buffers (no allocation per step); the
-    // current ones stay intact until the step is known to be good.
+    // On the host the new weights and moments go into the spare buffers (no allocation per
+    // step); on a device they stay there. Either way the current state stays intact until
+    // the step is known to be good.
     const n = this.trainableLayout.floats;
-    const spare = (this.spare ??= { weights: new Float32Array(n), adamM: new Float32Array(n), adamV: new Float32Array(n) });
+    const spare = r.deviceOutputs ? null : (this.spare ??= { weights: new Float32Array(n), adamM: new Float32Array(n), adamV: new Float32Array(n) });
     const out = await session.run(feeds, {
-      [STEP_IO.paramsOut]: r.tensor(spare.weights, [n]),
-      [STEP_IO.adamMOut]: r.tensor(spare.adamM, [n]),
-      [STEP_IO.adamVOut]: r.tensor(spare.adamV, [n]),
+      [STEP_IO.paramsOut]: spare ? this.flat(spare.weights) : null,
+      [STEP_IO.adamMOut]: spare ? this.flat(spare.adamM) : null,
+      [STEP_IO.adamVOut]: spare ? this.flat(spare.adamV) : null,
       [STEP_IO.loss]: null,
       [STEP_IO.ce]: null,
       [STEP_IO.gradNorm]: null,
@@ -210,21 +260,30 @@ export class OnnxStepExecutor implements StepExecutor {
     const scalar = (name: string) => floats(out[name], name)[0]!;
     const losses: Record<string, number> = { total: scalar(STEP_IO.loss), ce: scalar(STEP_IO.ce) };
     if (this.task.distilling) losses.kd = scalar(STEP_IO.kd);
-    if (!Number.isFinite(losses.total)) return losses;
+    const next: StepState = { weights: out[STEP_IO.paramsOut]!, adamM: out[STEP_IO.adamMOut]!, adamV: out[STEP_IO.adamVOut]! };
+    if (!Number.isFinite(losses.total)) {
+      for (const tensor of Object.values(next)) if (onDevice(tensor)) tensor.dispose?.();
+      return losses;
+    }
     losses.gradNorm = scalar(STEP_IO.gradNorm);
-    this.spare = { weights: this.weights, adamM: this.adamM, adamV: this.adamV };
-    this.weights = spare.weights;
-    this.adamM = spare.adamM;
-    this.adamV = spare.adamV;
+    if (spare) {
+      const current = this.state;
+      this.spare = { weights: floats(current.weights, 'params'), adamM: floats(current.adamM, 'adam_m'), adamV: floats(current.adamV, 'adam_v') };
+      this.replaceState(this.hostState(spare.weights, spare.adamM, spare.adamV));
+    } else {
+      this.replaceState(next);
+    }
     this.stepCount = t;
     this.networkCurrent = false;
     return losses;
   }
 
-  optimizerState(): TensorMap {
+  async optimizerState(): Promise<TensorMap> {
+    const m = await this.hostFloats(this.state.adamM, 'adam_m');
+    const v = await this.hostFloats(this.state.adamV, 'adam_v');
     const out: TensorMap = new Map();
-    for (const e of this.trainableLayout.entries) out.set(`adam_m.${e.name}`, { shape: e.shape.slice(), data: this.adamM.slice(e.offset, e.offset + e.size) });
-    for (const e of this.trainableLayout.entries) out.set(`adam_v.${e.name}`, { shape: e.shape.slice(), data: this.adamV.slice(e.offset, e.offset + e.size) });
+    for (const e of this.trainableLayout.entries) out.set(`adam_m.${e.name}`, { shape: e.shape.slice(), data: m.slice(e.offset, e.offset + e.size) });
+    for (const e of this.trainableLayout.entries) out.set(`adam_v.${e.name}`, { shape: e.shape.slice(), data: v.slice(e.offset, e.offset + e.size) });
     return out;
   }
 
@@ -239,19 +298,18 @@ export class OnnxStepExecutor implements StepExecutor {
       m.set(savedM.data, e.offset);
       v.set(savedV.data, e.offset);
     }
-    this.adamM = m;
-    this.adamV = v;
+    this.replaceState(this.hostState(readWeights(this.task.network.params, this.trainableLayout), m, v));
     this.stepCount = step;
-    this.weights = readWeights(this.task.network.params, this.trainableLayout);
     this.networkCurrent = true;
   }
 
-  syncWeights(): void {
+  async syncWeights(): Promise<void> {
     if (this.networkCurrent) return;
+    const weights = await this.hostFloats(this.state.weights, 'params');
     tf.tidy(() => {
       for (const e of this.trainableLayout.entries) {
         const variable = this.task.network.params.get(e.name)!;
-        variable.assign(tf.tensor(this.weights.subarray(e.offset, e.offset + e.size), e.shape));
+        variable.assign(tf.tensor(weights.subarray(e.offset, e.offset + e.size), e.shape));
       }
     });
     this.networkCurrent = true;
@@ -263,8 +321,10 @@ export class OnnxStepExecutor implements StepExecutor {
   }
 
   dispose(): void {
+    for (const t of Object.values(this.state)) if (onDevice(t)) t.dispose?.();
     this.trainSessions.clear();
     this.evalSessions.clear();
+    this.readBackSessions.clear();
   }
 }
 

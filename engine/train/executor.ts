@@ -1,6 +1,6 @@
 // How the Trainer runs optimizer steps: a StepExecutor owns the optimizer state (and,
 // for graph executors, the live copy of the weights) and applies whole steps. Two kinds:
-//  - TfjsStepExecutor: gradients from a tfjs GradientComputer (engine/train/gradients.ts),
+//  - TfjsStepExecutor: tfjs autodiff on the active tfjs backend (engine/train/gradients.ts),
 //    then global-norm clipping and AdamW as tfjs ops; the weights are the network's
 //    variables themselves. The fallback, and the parity oracle in tests.
 //  - OnnxStepExecutor (engine/onnx/executor.ts): forward, backward, loss, clipping and
@@ -15,7 +15,7 @@ import type { Batch } from '../data/types.js';
 import type { TensorMap } from '../io/safetensors.js';
 import type { DropPathScales, Network } from '../model/vit.js';
 import { AdamW, clipGradients } from './adamw.js';
-import { defaultGradientComputer, type GradientComputer, type TeacherLike } from './gradients.js';
+import { lossAndGradients, type TeacherLike } from './gradients.js';
 
 /** What an executor is built for: the network, what of it trains, and the loss/optimizer settings. */
 export interface ExecutorTask {
@@ -45,27 +45,22 @@ export interface StepExecutor {
    */
   step(input: StepInput): Promise<Record<string, number>>;
   /** AdamW moments as `adam_m.<param>` / `adam_v.<param>` tensors, for checkpoints. */
-  optimizerState(): TensorMap;
+  optimizerState(): Promise<TensorMap>;
   /** Continues from a checkpoint: moments and step count; the weights are re-read from the network. */
   restore(optimizer: TensorMap, step: number): void;
   /** Makes the network's variables hold the current weights (checkpoints, evaluation, the end of a run). */
-  syncWeights(): void;
+  syncWeights(): Promise<void>;
   /** Inference logits [B·K] of the network at its current weights where the executor runs them; null: not here. */
   logits(network: Network, batch: Batch): Promise<Float32Array> | null;
   dispose(): void;
 }
 
-/** The tfjs executor: gradients from a strategy on the active tfjs backend, then clipping and AdamW. */
+/** The tfjs executor: gradients by tfjs autodiff on the active backend, then clipping and AdamW. */
 export class TfjsStepExecutor implements StepExecutor {
   readonly optimizer: AdamW;
   private readonly trainable: Map<string, tf.Variable>;
 
-  constructor(
-    private readonly task: ExecutorTask,
-    /** The gradient strategy; the executor disposes it when `owns`. */
-    readonly gradients: GradientComputer = defaultGradientComputer(task.network),
-    private readonly owns = true,
-  ) {
+  constructor(private readonly task: ExecutorTask) {
     this.trainable = new Map([...task.network.params].filter(([name]) => !task.frozen?.has(name)));
     this.optimizer = new AdamW(this.trainable, {
       beta1: task.optim.beta1,
@@ -76,20 +71,27 @@ export class TfjsStepExecutor implements StepExecutor {
   }
 
   get description(): string {
-    return `tfjs ${tf.getBackend()} · ${this.gradients.description}`;
+    return `tfjs ${tf.getBackend()} · one thread`;
   }
 
   async step({ batch, lr, dropPath, teacher }: StepInput): Promise<Record<string, number>> {
     const { network, optim, distill } = this.task;
-    const { losses, grads } = await this.gradients.compute({
-      network,
-      trainable: this.trainable,
-      batch,
-      dropPath,
-      teacher,
-      labelSmoothing: optim.labelSmoothing,
-      distill,
-    });
+    const teacherLogits = teacher ? await teacher.logits(batch) : null;
+    let result;
+    try {
+      result = await lossAndGradients({
+        network,
+        trainable: this.trainable,
+        batch,
+        dropPath,
+        teacherLogits,
+        labelSmoothing: optim.labelSmoothing,
+        distill,
+      });
+    } finally {
+      teacherLogits?.dispose();
+    }
+    const { losses, grads } = result;
     if (!Number.isFinite(losses.total)) {
       tf.dispose([...grads.values()]);
       return losses;
@@ -102,7 +104,7 @@ export class TfjsStepExecutor implements StepExecutor {
     return losses;
   }
 
-  optimizerState(): TensorMap {
+  async optimizerState(): Promise<TensorMap> {
     return this.optimizer.stateTensors();
   }
 
@@ -110,17 +112,17 @@ export class TfjsStepExecutor implements StepExecutor {
     this.optimizer.loadState(optimizer, step);
   }
 
-  syncWeights(): void {
+  async syncWeights(): Promise<void> {
     // The variables are the weights.
   }
 
-  logits(network: Network, batch: Batch): Promise<Float32Array> | null {
-    return this.gradients.logits?.(network, batch) ?? null;
+  logits(): Promise<Float32Array> | null {
+    // tfjs in this thread: the evaluation's own forward pass.
+    return null;
   }
 
   dispose(): void {
     this.optimizer.dispose();
-    if (this.owns) this.gradients.dispose();
   }
 }
 

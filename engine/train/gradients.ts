@@ -1,9 +1,7 @@
-// How a training step gets its loss and gradients: the strategy behind Trainer.trainStep.
-// `LocalGradients` differentiates on the active tfjs backend in this thread. Other
-// strategies (node/train/parallel.ts: a worker pool, one wasm instance per core;
-// compute/: a WebGPU page) split the batch, run `lossAndGradients` on each slice with
-// the same drop-path scales and teacher logits, and average the gradients weighted by
-// slice size, which is the gradient of the full batch's mean loss.
+// A training step's loss and gradients on the active tfjs backend: the tfjs executor's
+// gradient (engine/train/executor.ts), and the parity oracle the ONNX training graph is
+// tested against. Drop-path scales are drawn here for the whole batch, as a pure
+// function of (seed, global step), for both executors.
 // Isomorphic: no Node imports here.
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -35,24 +33,7 @@ export interface StepGradients {
   grads: Map<string, tf.Tensor>;
 }
 
-/** A step as a strategy receives it: the teacher itself rather than its logits. */
-export type StepRequest = Omit<StepInputs, 'teacherLogits'> & { teacher: TeacherLike | null };
-
-/** A way to compute a step's loss and gradients. */
-export interface GradientComputer {
-  /** Short description for logs ("local", "2 wasm workers"). */
-  readonly description: string;
-  /**
-   * Loss and gradients of `request.batch` at the network's current weights; the
-   * strategy runs the teacher (where it likes: here, or replicated in its workers).
-   */
-  compute(request: StepRequest): Promise<StepGradients>;
-  /** Logits [B, K] of the network in inference mode (evaluation), if the strategy can spread them too. */
-  logits?(network: Network, batch: Batch): Promise<Float32Array>;
-  dispose(): void;
-}
-
-/** The part of a Teacher a gradient strategy calls. */
+/** The part of a Teacher a step calls. */
 export interface TeacherLike {
   readonly numClasses: number;
   logits(batch: Batch): Promise<tf.Tensor2D>;
@@ -95,37 +76,4 @@ export async function lossAndGradients(inputs: StepInputs): Promise<StepGradient
     images.dispose();
     tf.dispose(Object.values(partValues));
   }
-}
-
-/** The default strategy: everything in this thread, on the active backend. */
-export class LocalGradients implements GradientComputer {
-  readonly description = 'local';
-
-  async compute(request: StepRequest): Promise<StepGradients> {
-    const teacherLogits = request.teacher ? await request.teacher.logits(request.batch) : null;
-    try {
-      return await lossAndGradients({ ...request, teacherLogits });
-    } finally {
-      teacherLogits?.dispose();
-    }
-  }
-
-  dispose(): void {}
-}
-
-/**
- * Chooses the strategy for a Trainer that was not given one. The engine's default is
- * local; a host installs a better one where it wins (node/train/parallel.ts installs the
- * worker pool on multi-core machines). Return null to train locally.
- */
-export type GradientComputerFactory = (network: Network) => GradientComputer | null;
-
-let defaultFactory: GradientComputerFactory | null = null;
-
-export function setDefaultGradientComputer(factory: GradientComputerFactory | null): void {
-  defaultFactory = factory;
-}
-
-export function defaultGradientComputer(network: Network): GradientComputer {
-  return defaultFactory?.(network) ?? new LocalGradients();
 }

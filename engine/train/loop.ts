@@ -16,8 +16,8 @@ import type { TensorMap } from '../io/safetensors.js';
 import { forward, type Network } from '../model/vit.js';
 import { learningRateAt, type Schedule } from './schedule.js';
 import { crossEntropy } from './loss.js';
-import { type GradientComputer, stepDropPath } from './gradients.js';
-import { createStepExecutor, hostLogits, type StepExecutor, TfjsStepExecutor } from './executor.js';
+import { stepDropPath } from './gradients.js';
+import { createStepExecutor, hostLogits, type StepExecutor } from './executor.js';
 
 /** Batches by (epoch, step); the order within an epoch is fixed by the source's seed. */
 export interface BatchSource {
@@ -72,8 +72,6 @@ export interface TrainTask {
    * (onnxruntime where installed), else tfjs. An executor given here belongs to the caller.
    */
   executor?: StepExecutor;
-  /** Shorthand for a tfjs executor over this gradient strategy (owned by the caller). */
-  gradients?: GradientComputer;
 }
 
 export interface TrainResult {
@@ -119,7 +117,7 @@ export class Trainer {
       ...(task.frozen ? { frozen: task.frozen } : {}),
     };
     this.ownsExecutor = !task.executor;
-    this.executor = task.executor ?? (task.gradients ? new TfjsStepExecutor(executorTask, task.gradients, false) : createStepExecutor(executorTask));
+    this.executor = task.executor ?? createStepExecutor(executorTask);
   }
 
   /** Continues from a checkpoint: position and optimizer moments (weights are set in the network by the caller first). */
@@ -129,13 +127,13 @@ export class Trainer {
   }
 
   /** The current weights, by parameter name (the network's variables, brought up to date). */
-  weights(): Network['params'] {
-    this.executor.syncWeights();
+  async weights(): Promise<Network['params']> {
+    await this.executor.syncWeights();
     return this.task.network.params;
   }
 
   /** AdamW moments as `adam_m.<param>` / `adam_v.<param>`. */
-  optimizerState(): TensorMap {
+  optimizerState(): Promise<TensorMap> {
     return this.executor.optimizerState();
   }
 
@@ -159,7 +157,7 @@ export class Trainer {
     try {
       return await this.runSteps();
     } finally {
-      this.executor.syncWeights();
+      await this.executor.syncWeights();
     }
   }
 
@@ -232,8 +230,8 @@ export class Trainer {
     return { position: this.position, history: this.position.history, stopped: false };
   }
 
+  /** Ends the session (after `run`, the network holds the final weights). */
   dispose(): void {
-    this.executor.syncWeights();
     if (this.ownsExecutor) this.executor.dispose();
   }
 }

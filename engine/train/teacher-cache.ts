@@ -91,25 +91,3 @@ export class CachedTeacher implements Teacher {
     return computed;
   }
 }
-
-/**
- * Where a step's teacher logits come from, for gradient strategies that can also run a
- * replica of the teacher next to the student (worker threads, a compute host): the
- * cache when it holds the whole batch, else the replica when `canRunRemotely(teacher)`
- * (runTeacher: true; the caller stores what it returns), else the teacher itself here.
- */
-export async function resolveTeacherLogits(
-  teacher: Teacher | null | undefined,
-  batch: Batch,
-  canRunRemotely: (unwrapped: Teacher) => boolean,
-): Promise<{ teacherLogits: Float32Array | null; runTeacher: boolean; cache: CachedTeacher | null }> {
-  const cache = teacher instanceof CachedTeacher ? teacher : null;
-  if (!teacher) return { teacherLogits: null, runTeacher: false, cache };
-  const cached = cache?.lookup(batch) ?? null;
-  if (cached) return { teacherLogits: cached, runTeacher: false, cache };
-  if (canRunRemotely(cache ? cache.inner : teacher)) return { teacherLogits: null, runTeacher: true, cache };
-  const logits = await teacher.logits(batch);
-  const values = (await logits.data()) as Float32Array;
-  logits.dispose();
-  return { teacherLogits: values, runTeacher: false, cache };
-}

@@ -186,6 +186,7 @@ export async function runCompare(request: CompareRequest, ctx: JobContext, optio
   const learngeneParams = learngeneParamCount(sws.learngene);
   const separateParams = rows.filter((r) => r.method === 'sws').reduce((a, r) => a + r.params, 0);
   const result: CompareResult = {
+    kind: 'compare',
     rows,
     evaluatedOn: loaders.test ? 'test' : 'val',
     evalImages: evalLoader.indices.length,
@@ -259,6 +260,7 @@ export async function runDemo(request: DemoRequest, ctx: JobContext): Promise<De
     `Evaluated on ${compared.evalImages} ${compared.evaluatedOn} images; outputs in ${out}`,
   ].join('\n');
   const result: DemoResult = {
+    kind: 'demo',
     out,
     teacher: { file: teacher.file, test: teacher.test?.top1 ?? null, params: teacher.params },
     learngene: { file: distilled.file, params: distilled.learngeneParams, auxTest: distilled.test?.top1 ?? null, stages: distilled.stages },

@@ -144,8 +144,8 @@ export async function runPhase(ctx: JobContext, name: string, task: Omit<TrainTa
       await fs.mkdir(dir, { recursive: true }).catch((error: unknown) => {
         throw writeError(dir, error);
       });
-      const tensors = weightTensors(trainer.weights());
-      for (const [key, value] of trainer.optimizerState()) tensors.set(key, value);
+      const tensors = weightTensors(await trainer.weights());
+      for (const [key, value] of await trainer.optimizerState()) tensors.set(key, value);
       const file = path.join(dir, `checkpoint-${position.globalStep}.safetensors`);
       // Self-describing: what was trained (config, optimizer settings, seed) beside where it stands.
       await writeFileAtomic(file, encodeSafetensors(tensors, {
@@ -185,7 +185,7 @@ export async function runPhase(ctx: JobContext, name: string, task: Omit<TrainTa
     if (result.stopped) throw new JobCancelled(lastCheckpoint);
     if (dir && finalFile) {
       await fs.mkdir(dir, { recursive: true });
-      await writeFileAtomic(finalFile, encodeSafetensors(weightTensors(trainer.weights()), { phase: name, history: JSON.stringify(result.history) }));
+      await writeFileAtomic(finalFile, encodeSafetensors(weightTensors(await trainer.weights()), { phase: name, history: JSON.stringify(result.history) }));
       await writeJsonAtomic(path.join(dir, 'final.json'), { phase: name, history: result.history });
       for (const old of await listCheckpoints(dir)) await fs.rm(old, { force: true });
     }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { JobInfo, JobRequest, JobStatus } from '../../shared/api.js';
 import type { JobKind, ProgressEvent } from '../../shared/events.js';
+import type { JobResult } from '../../shared/results.js';
 import { FormatError } from '../../engine/io/errors.js';
 import { writeJsonAtomic } from '../fs/atomic.js';
 
@@ -90,7 +91,7 @@ export interface RunStatus {
   backendUsed?: string;
   /** Sessions that ran this job: 1, plus one per resume. */
   sessions: number;
-  result?: unknown;
+  result?: JobResult;
   error?: JobInfo['error'];
 }
 

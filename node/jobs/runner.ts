@@ -1,47 +1,54 @@
 // Runs one job request: dispatch by kind to its handler. Every front end goes through
-// here (directly in a worker thread, or via the job service).
+// here (in a job's worker thread, started by the job service). Each handler returns its
+// kind's result (shared/results.ts), so the table is checked by the compiler.
 
 import type { JobRequest } from '../../shared/api.js';
-import { assertValid } from '../../shared/config.js';
-import { validateRequest } from '../../shared/api.js';
+import type { JobKind } from '../../shared/events.js';
+import type { JobResult, JobResults } from '../../shared/results.js';
+import { parseRequest } from '../../shared/api.js';
 import type { JobContext } from './phase.js';
 import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
 import { runDistill, runGrow } from './sws-jobs.js';
+import { runPrune } from './prune-jobs.js';
 import { runCompare, runDemo } from './compare.js';
 import { exportModel } from '../export/index.js';
 import { importModel } from '../import.js';
 import { disposeParams } from '../../engine/model/vit.js';
 
-export type JobHandler = (request: JobRequest, ctx: JobContext) => Promise<unknown>;
+export type JobHandler<K extends JobKind = JobKind> = (request: Extract<JobRequest, { kind: K }>, ctx: JobContext) => Promise<JobResults[K]>;
 
-const handlers: Partial<Record<JobRequest['kind'], JobHandler>> = {
-  train: (r, ctx) => runTrain(r as Extract<JobRequest, { kind: 'train' }>, ctx),
-  finetune: (r, ctx) => runFinetune(r as Extract<JobRequest, { kind: 'finetune' }>, ctx),
-  evaluate: (r) => runEvaluate(r as Extract<JobRequest, { kind: 'evaluate' }>),
-  distill: (r, ctx) => runDistill(r as Extract<JobRequest, { kind: 'distill' }>, ctx),
-  grow: (r) => runGrow(r as Extract<JobRequest, { kind: 'grow' }>),
-  compare: (r, ctx) => runCompare(r as Extract<JobRequest, { kind: 'compare' }>, ctx, { saveModels: Boolean((r as Extract<JobRequest, { kind: 'compare' }>).out) }),
-  demo: (r, ctx) => runDemo(r as Extract<JobRequest, { kind: 'demo' }>, ctx),
-  export: (r) => {
-    const request = r as Extract<JobRequest, { kind: 'export' }>;
-    return exportModel(request.model, request.format, request.out);
-  },
-  import: async (r) => {
-    const request = r as Extract<JobRequest, { kind: 'import' }>;
+type Handlers = { [K in JobKind]: JobHandler<K> };
+
+const handlers: Handlers = {
+  train: runTrain,
+  finetune: runFinetune,
+  evaluate: (request) => runEvaluate(request),
+  distill: runDistill,
+  grow: (request) => runGrow(request),
+  prune: runPrune,
+  compare: (request, ctx) => runCompare(request, ctx, { saveModels: Boolean(request.out) }),
+  demo: runDemo,
+  export: (request) => exportModel(request.model, request.format, request.out, {
+    ...(request.heads !== undefined ? { heads: request.heads } : {}),
+    ...(request.quantize ? { quantize: request.quantize } : {}),
+    ...(request.calibration ? { calibration: request.calibration } : {}),
+  }),
+  import: async (request) => {
     const imported = await importModel(request.source, { out: request.out, ...(request.heads !== undefined ? { heads: request.heads } : {}) });
     disposeParams(imported.network.params);
-    return { file: imported.savedTo, source: imported.file, naming: imported.naming, config: imported.meta.config, notes: imported.notes, sha256: imported.sha256 };
+    return { kind: 'import', file: imported.savedTo ?? request.out, source: imported.file, naming: imported.naming, config: imported.meta.config, notes: imported.notes, sha256: imported.sha256 };
   },
 };
 
-/** Lets later modules add handlers without this file importing all of them eagerly. */
-export function registerHandler(kind: JobRequest['kind'], handler: JobHandler): void {
-  handlers[kind] = handler;
+/** Replaces a kind's handler (test faults, loaded through the job service's `preload`). */
+export function registerHandler<K extends JobKind>(kind: K, handler: JobHandler<K>): void {
+  (handlers as Record<K, JobHandler<K>>)[kind] = handler;
 }
 
-export async function runJob(request: JobRequest, ctx: JobContext): Promise<unknown> {
-  assertValid(validateRequest(request));
-  const handler = handlers[request.kind];
-  if (!handler) throw new Error(`no handler for job kind "${request.kind}"`);
-  return handler(request, ctx);
+function handle<K extends JobKind>(request: Extract<JobRequest, { kind: K }>, ctx: JobContext): Promise<JobResults[K]> {
+  return (handlers[request.kind as K] as JobHandler<K>)(request, ctx);
+}
+
+export async function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {
+  return handle(parseRequest(request), ctx);
 }

@@ -1,9 +1,11 @@
-// The job service: the one implementation of StudioApi behind the CLI, the studio server
-// and the Electron main process. It validates a request before anything exists for it,
-// gives each job a run folder (request.json, status.json, events.jsonl, lock, phase
-// checkpoints), queues jobs, and runs each one in its own worker thread, so training
-// never blocks the thread that serves the UI or handles Ctrl-C, and a crash or OOM of a
-// job ends that job only.
+// The job service: the jobs half of the studio backend (node/studio/backend.ts) behind
+// the CLI, the studio server and the Electron app. It validates a request before anything
+// exists for it (shape, inputs present, outputs ours to replace), gives each job a run
+// folder (request.json, status.json, events.jsonl, lock, phase checkpoints), queues jobs,
+// and runs each one in its own worker thread, so training never blocks the thread that
+// serves the UI or handles Ctrl-C, and a crash or OOM of a job ends that job only. It
+// knows nothing of its host: the CLI and browser mode run it in their own process, the
+// desktop app in a utility process (node/studio/service-process.ts).
 //
 // Lifecycle of a job:  submit/resume → queued → running → done | error | cancelled.
 // status.json is rewritten atomically at each transition; every event is appended to
@@ -13,14 +15,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import type { JobInfo, JobRequest, JobStatus, StudioApi, SubmitOptions } from '../../shared/api.js';
-import { validateRequest, validateSubmitOptions } from '../../shared/api.js';
-import { assertValid } from '../../shared/config.js';
+import type { JobApi, JobInfo, JobRequest, JobStatus, SubmitOptions } from '../../shared/api.js';
+import { RUN_ID_PATTERN, validateRequest, validateRunId, validateSubmitOptions } from '../../shared/api.js';
+import { assertValid, ConfigError } from '../../shared/config.js';
 import type { JobEvent, JobKind, ProgressEvent } from '../../shared/events.js';
+import type { JobResult } from '../../shared/results.js';
 import { FormatError } from '../../engine/io/errors.js';
-import { linkFor, type ComputeHostSource } from '../compute/source.js';
 import { acquireRunLock, lockIsLive, readLock, RunLockedError, type RunLock } from './lock.js';
 import { absoluteRequest, checkInputsExist } from './request-paths.js';
+import { checkOutputsReplaceable } from './outputs.js';
 import {
   EVENTS_FILE, EventLog, createRunFolder, ensureProject, listRunDirs, readRunEvents, readRunRequest, readRunStatus,
   writeRunStatus, REQUEST_FILE, type RunStatus,
@@ -44,12 +47,8 @@ export interface JobServiceOptions {
   preload?: (string | URL)[];
   /** The compiled worker script; default: worker.js beside this module (or in dist/ when run from source). */
   workerFile?: string | URL;
-  /**
-   * Where webgpu jobs compute: the desktop app's hidden window or a browser page. A job
-   * on 'webgpu' (or on 'auto' when the host has a real adapter) gets a MessagePort to it;
-   * its worker trains through that port. Without this, workers use headless Chromium.
-   */
-  computeHost?: ComputeHostSource;
+  /** What relative paths in requests resolve against (the studio: the project; the CLI: the working folder, the default). */
+  baseDir?: string;
 }
 
 type Listener = (event: ProgressEvent) => void;
@@ -58,11 +57,11 @@ export { readJobFromDisk };
 
 /** Kinds without a training phase to checkpoint: a cancel stops their thread at once
  *  (their outputs are written atomically, so nothing half-written remains). */
-const STOP_AT_ONCE: ReadonlySet<JobKind> = new Set<JobKind>(['evaluate', 'export', 'import', 'grow']);
+const STOP_AT_ONCE: ReadonlySet<JobKind> = new Set<JobKind>(['evaluate', 'export', 'import', 'grow', 'prune']);
 const FINAL: ReadonlySet<JobStatus> = new Set<JobStatus>(['done', 'error', 'cancelled']);
 
 type Outcome =
-  | { status: 'done'; result: unknown }
+  | { status: 'done'; result: JobResult }
   | { status: 'cancelled'; checkpoint: string | null }
   | { status: 'error'; error: SerializedError };
 
@@ -95,7 +94,7 @@ export function defaultWorkerFile(): URL {
   return here;
 }
 
-export class JobService implements StudioApi {
+export class JobService implements JobApi {
   readonly projectDir: string;
   private readonly maxConcurrent: number;
   private readonly backend: string;
@@ -103,7 +102,7 @@ export class JobService implements StudioApi {
   private readonly resourceLimits: ResourceLimits | undefined;
   private readonly preload: string[];
   private readonly workerFile: URL;
-  private readonly computeHost: ComputeHostSource | null;
+  private readonly baseDir: string;
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
   private readonly listeners = new Set<Listener>();
@@ -116,7 +115,7 @@ export class JobService implements StudioApi {
     this.backend = options.backend ?? 'auto';
     this.stepIntervalMs = options.stepIntervalMs ?? DEFAULT_STEP_INTERVAL_MS;
     this.resourceLimits = options.resourceLimits;
-    this.computeHost = options.computeHost ?? null;
+    this.baseDir = path.resolve(options.baseDir ?? process.cwd());
     this.preload = (options.preload ?? []).map((m) => (m instanceof URL ? m.href : pathToFileURL(path.resolve(m)).href));
     this.workerFile = options.workerFile instanceof URL ? options.workerFile : options.workerFile ? pathToFileURL(path.resolve(options.workerFile)) : defaultWorkerFile();
     if (!existsSync(fileURLToPath(this.workerFile))) {
@@ -124,13 +123,14 @@ export class JobService implements StudioApi {
     }
   }
 
-  // ---------------------------------------------------------------- StudioApi
+  // ---------------------------------------------------------------- JobApi
 
   /** Validates, creates runs/<id>/ and queues the job. Rejects (ConfigError) before creating anything. */
   async submit(request: JobRequest, options: SubmitOptions = {}): Promise<JobInfo> {
     assertValid([...validateRequest(request), ...validateSubmitOptions(options)]);
-    const absolute = absoluteRequest(request);
+    const absolute = absoluteRequest(request, this.baseDir);
     await checkInputsExist(absolute);
+    await checkOutputsReplaceable(absolute, options.force);
     const createdPaths = await ensureProject(this.projectDir);
     let runDir: string | null = null;
     let lock: RunLock;
@@ -174,6 +174,7 @@ export class JobService implements StudioApi {
       throw new FormatError(path.join(runDir, REQUEST_FILE), issues.map((i) => `${i.field} ${i.message}`).join('; '));
     }
     await checkInputsExist(request);
+    await checkOutputsReplaceable(request, options.force);
     const previous = await readRunStatus(runDir);
     const was = previous ? describePrevious(previous, await this.lockState(runDir)) : 'never started by this version';
     const lock = await acquireRunLock(runDir);
@@ -211,12 +212,15 @@ export class JobService implements StudioApi {
   }
 
   async get(id: string): Promise<JobInfo | null> {
+    // Ids name runs/<id>/ of the project, never a path: nothing outside is read or written through them.
+    assertValid(validateRunId(id));
     const job = this.jobs.get(id);
     if (job) return this.snapshot(job);
     return readJobFromDisk(path.join(this.projectDir, 'runs', id));
   }
 
   async events(id: string): Promise<ProgressEvent[]> {
+    assertValid(validateRunId(id));
     const job = this.jobs.get(id);
     if (job) await job.log.flush();
     return readRunEvents(job?.info.runDir ?? path.join(this.projectDir, 'runs', id));
@@ -234,6 +238,7 @@ export class JobService implements StudioApi {
    * one checkpoints at its next step and ends `cancelled`, resumable from that checkpoint.
    */
   async cancel(id: string): Promise<void> {
+    assertValid(validateRunId(id));
     const job = this.jobs.get(id);
     if (!job) throw new Error(`no job "${id}" is running in this session`);
     if (FINAL.has(job.info.status)) return;
@@ -304,12 +309,13 @@ export class JobService implements StudioApi {
   }
 
   private async resolveRunDir(runDirOrId: string): Promise<string> {
-    const direct = path.resolve(runDirOrId);
-    const byId = path.join(this.projectDir, 'runs', runDirOrId);
-    for (const candidate of [direct, byId]) {
+    if (typeof runDirOrId !== 'string' || runDirOrId.length === 0) throw new ConfigError([{ field: 'runDir', message: 'give a run folder or a run id' }]);
+    const looksLikeId = RUN_ID_PATTERN.test(runDirOrId);
+    // An id names a folder of this project's runs/ and nothing else.
+    const byId = looksLikeId ? [path.join(this.projectDir, 'runs', runDirOrId)] : [];
+    for (const candidate of [...byId, path.resolve(this.baseDir, runDirOrId)]) {
       if (existsSync(path.join(candidate, REQUEST_FILE))) return candidate;
     }
-    const looksLikeId = !runDirOrId.includes(path.sep) && !existsSync(direct);
     throw new FormatError(runDirOrId, looksLikeId
       ? `is neither a run folder nor a run id in ${path.join(this.projectDir, 'runs')}`
       : `is not a run folder (no ${REQUEST_FILE}; runs live in <project>/runs/<id>/)`);
@@ -375,11 +381,8 @@ export class JobService implements StudioApi {
     }
     await this.setStatus(job, 'running', { startedAt: Date.now() });
     const backend = job.disk.options.backend ?? this.backend;
-    // A job that may run on webgpu gets a port to the studio's compute host (opened now if need be).
-    const compute = this.computeHost ? await linkFor(this.computeHost, backend) : null;
     if (job.cancelRequested) {
       // Cancelled while its status was being written; from here to the worker's start nothing awaits.
-      compute?.stop();
       await this.finish(job, { status: 'cancelled', checkpoint: null });
       return;
     }
@@ -393,18 +396,15 @@ export class JobService implements StudioApi {
       backend,
       cancelFlag,
       preload: this.preload,
-      ...(compute ? { compute: { status: compute.status, port: compute.port } } : {}),
     };
     let crash: Error | null = null;
     let worker: Worker;
     try {
       worker = new Worker(this.workerFile, {
         workerData: input,
-        ...(compute?.port ? { transferList: [compute.port] } : {}),
         ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}),
       });
     } catch (error) {
-      compute?.stop();
       await this.finish(job, { status: 'error', error: { name: 'WorkerCrash', message: `could not start the job's worker: ${(error as Error).message}` } });
       return;
     }
@@ -437,7 +437,6 @@ export class JobService implements StudioApi {
     });
     worker.on('exit', (code) => {
       job.worker = null;
-      compute?.stop();
       void this.finish(job, job.outcome ?? crashOutcome(code, crash, this.resourceLimits));
     });
   }

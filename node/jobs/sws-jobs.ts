@@ -137,9 +137,10 @@ export async function runDistill(request: DistillRequest, ctx: JobContext): Prom
       };
       const file = await saveLearngene(request.out, learngene, meta);
       return {
+        kind: 'distill',
         out: request.out,
         file,
-        kind: aux.kind,
+        auxKind: aux.kind,
         stages: aux.stages,
         auxConfig: aux.vit,
         learngeneParams: learngeneParamCount(learngene),
@@ -191,7 +192,7 @@ export async function runGrow(request: GrowRequest): Promise<GrowResult> {
       },
     };
     const file = await saveModel(request.out, network, meta);
-    return { out: request.out, file, depth: request.depth, layersSource: grown.layersSource, headFrom: grown.headFrom, params: countNetworkParams(network), config: grown.config };
+    return { kind: 'grow', out: request.out, file, depth: request.depth, layersSource: grown.layersSource, headFrom: grown.headFrom, params: countNetworkParams(network), config: grown.config };
   } finally {
     disposeParams(network.params);
   }

@@ -3,9 +3,9 @@
 import { ConfigError, defaultViTConfig, type ViTConfig, assertValid, validateViTConfig } from '../../shared/config.js';
 import type { DataSpec, EvaluateRequest, FinetuneRequest, TrainRequest } from '../../shared/api.js';
 import type { EvalMetrics } from '../../shared/events.js';
-import type { EvaluateResult, FinetuneResult, TrainedModelResult } from '../../shared/results.js';
+import type { EvaluateResult, FinetuneResult, TrainResult } from '../../shared/results.js';
 
-export type { EvaluateResult, FinetuneResult, TrainedModelResult };
+export type { EvaluateResult, FinetuneResult, TrainResult };
 import type { Preprocess } from '../../engine/data/types.js';
 import { createViT, disposeParams, type Network, initialValue, stemParamShapes, VisionTransformer } from '../../engine/model/vit.js';
 import { evaluate } from '../../engine/train/loop.js';
@@ -15,6 +15,9 @@ import { saveModel } from '../model-store.js';
 import { loadAnyModel } from '../import.js';
 import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
+import { OnnxClassifier, ONNX_METADATA_PREFIX } from '../onnx-teacher.js';
+import { evaluateLogits } from '../export/onnx-eval.js';
+import { FormatError } from '../../engine/io/errors.js';
 
 export function countNetworkParams(network: Network): number {
   let total = 0;
@@ -59,7 +62,7 @@ function summarize(metrics: { val: EvalMetrics | null; test: EvalMetrics | null 
   return { val: metrics.val, test: metrics.test };
 }
 
-export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<TrainedModelResult> {
+export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<TrainResult> {
   const data = await prepareData(request.data, request.seed);
   const config = resolveModelConfig(request.model, data);
   const preprocess = await measurePreprocess(data, config.imageSize, config.channels);
@@ -82,7 +85,7 @@ export async function runTrain(request: TrainRequest, ctx: JobContext): Promise<
       metrics: summarize(metrics),
     };
     const file = await saveModel(request.out, network, meta);
-    return { out: request.out, file, config, params: countNetworkParams(network), history: phase.history, ...metrics };
+    return { kind: 'train', out: request.out, file, config, params: countNetworkParams(network), history: phase.history, ...metrics };
   } finally {
     disposeParams(network.params);
   }
@@ -101,7 +104,7 @@ export function resetHead(network: Network, numClasses: number, seed: number): V
 }
 
 /** Data prepared with a model's own preprocessing (size, channels, normalization). */
-async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess, batchSize: number) {
+export async function dataForModel(spec: DataSpec, seed: number, preprocess: Preprocess, batchSize: number) {
   const data = await prepareData(spec, seed);
   return { data, loaders: makeLoaders(data, preprocess, spec, batchSize, seed) };
 }
@@ -131,13 +134,44 @@ export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Pr
       metrics: summarize(metrics),
     };
     const file = await saveModel(request.out, network, meta);
-    return { out: request.out, file, config: network.config, params: countNetworkParams(network), history: phase.history, headReset, ...metrics };
+    return { kind: 'finetune', out: request.out, file, config: network.config, params: countNetworkParams(network), history: phase.history, headReset, ...metrics };
   } finally {
     disposeParams(network.params);
   }
 }
 
+/** The provenance of the model an ONNX export of ours was made from. */
+function recordedSourceProvenance(metadata: Record<string, string>): Provenance | undefined {
+  try {
+    const exported = JSON.parse(metadata[ONNX_METADATA_PREFIX + 'provenance'] ?? 'null') as Provenance | null;
+    return exported?.details?.sourceProvenance as Provenance | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An ONNX export (ours: its recorded preprocessing; others: as OnnxClassifier reads them) evaluated in onnxruntime. */
+async function evaluateOnnx(request: EvaluateRequest): Promise<EvaluateResult> {
+  const classifier = await OnnxClassifier.load(request.model);
+  try {
+    const preprocess = classifier.preprocess;
+    if (!preprocess || classifier.input.layout !== 'NCHW') throw new FormatError(request.model, 'takes non-square or NHWC images; evaluate runs square NCHW classifiers');
+    // As for our own models: the source model's training seed reproduces its validation split.
+    const seed = Number(recordedSourceProvenance(classifier.description.metadata)?.details?.seed ?? 0);
+    const { data, loaders } = await dataForModel({ ...request.data, valFraction: request.data.valFraction || 0.1 }, seed, preprocess, 256);
+    assertClassesMatch(classifier.numClasses, data, request.model);
+    const useTest = request.split === 'test' && loaders.test !== null;
+    const loader = useTest ? loaders.test : loaders.val;
+    if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
+    const metrics = await evaluateLogits(loader, classifier.numClasses, (batch) => classifier.run(batch.images, batch.size));
+    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: request.model, dataset: data.path };
+  } finally {
+    await classifier.dispose();
+  }
+}
+
 export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateResult> {
+  if (request.model.endsWith('.onnx')) return evaluateOnnx(request);
   const source = await loadAnyModel(request.model);
   try {
     // The training seed reproduces the training run's validation split.
@@ -148,7 +182,7 @@ export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateRes
     const loader = useTest ? loaders.test : loaders.val;
     if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
     const metrics = await evaluate(source.network, loader);
-    return { ...metrics, split: useTest ? 'test' : 'val', model: source.file, dataset: data.path };
+    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: source.file, dataset: data.path };
   } finally {
     disposeParams(source.network.params);
   }

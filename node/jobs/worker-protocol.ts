@@ -5,11 +5,10 @@
 // awaits resolve as microtasks), so a 'message' event would wait until the job ended.
 // The worker reads the flag every time the job reports progress.
 
-import type { MessagePort } from 'node:worker_threads';
 import type { JobRequest } from '../../shared/api.js';
 import type { ValidationIssue } from '../../shared/config.js';
 import type { JobEvent } from '../../shared/events.js';
-import type { WebGpuStatus } from '../compute/host.js';
+import type { JobResult } from '../../shared/results.js';
 
 export interface WorkerInput {
   request: JobRequest;
@@ -20,12 +19,6 @@ export interface WorkerInput {
   cancelFlag: SharedArrayBuffer;
   /** Modules imported before the job runs (each may registerHandler); absolute file URLs. */
   preload: string[];
-  /**
-   * The studio's compute host (its hidden window or a browser page), for jobs that may
-   * run on webgpu: its status, and a port to it (in the Worker's transferList) when one
-   * was opened. Absent: the worker probes/launches headless Chromium itself (the CLI).
-   */
-  compute?: { status: WebGpuStatus; port: MessagePort | null } | null;
 }
 
 /** An error as it crosses the thread boundary, with what classifies it. */
@@ -44,7 +37,7 @@ export interface SerializedError {
 export type WorkerMessage =
   | { type: 'backend'; name: string }
   | { type: 'event'; event: JobEvent }
-  | { type: 'result'; result: unknown }
+  | { type: 'result'; result: JobResult }
   | { type: 'failed'; error: SerializedError };
 
 export function serializeError(error: unknown): SerializedError {

@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError } from '../../shared/config.js';
 import type { JobEvent } from '../../shared/events.js';
 import { initBackend } from '../backends.js';
-import { sharedConnection } from '../compute/relay.js';
 import type { JobContext } from './phase.js';
 import { runJob } from './runner.js';
 import { serializeError, type WorkerInput, type WorkerMessage } from './worker-protocol.js';
@@ -34,9 +33,7 @@ async function main(): Promise<void> {
   for (const module of input.preload) await import(module);
   let backend;
   try {
-    // In the studio the compute host comes from the app (a port to its window or page).
-    const compute = input.compute ? { status: input.compute.status, connect: input.compute.port ? sharedConnection(input.compute.port) : null } : null;
-    backend = await initBackend(input.backend, { computeHost: compute });
+    backend = await initBackend(input.backend);
   } catch (error) {
     // An unusable backend is a rejected request (exit code 2, nothing kept), not a failed run.
     throw new ConfigError([{ field: 'backend', message: (error as Error).message }]);

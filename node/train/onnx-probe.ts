@@ -129,7 +129,8 @@ export function probeOnnxBackend(backend: OnnxBackendName, env: NodeJS.ProcessEn
       clearTimeout(timer);
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        resolve(JSON.parse(line) as OnnxProbeResult);
+        const answer: OnnxProbeResult = JSON.parse(line);
+        resolve(answer);
       } catch {
         const why = signal ? `the probe was killed by ${signal}` : `the probe exited with code ${code}`;
         resolve({ usable: false, detail: `${why}${stderr.trim() ? `: ${firstLine(stderr.trim().split('\n').reverse().find((l) => /error|fail/i.test(l)) ?? stderr)}` : ''}` });

@@ -91,7 +91,13 @@ export async function createOrtRuntime(backend: OnnxBackendName, options: OrtRun
     ort,
     description: `onnxruntime ${ortVersion()} · ${label}${ep === 'cpu' ? ` · ${settings.intraOpNumThreads} threads` : ''}`,
     contribOps: options.contribOps ?? ep === 'cpu',
-    createSession: async (bytes) => (await ort.InferenceSession.create(bytes, settings)) as unknown as OrtSessionLike,
+    // onnxruntime-node hands out device tensors for WebGPU ('gpu-buffer'); other EPs copy outputs to the host.
+    deviceOutputs: ep === 'webgpu',
+    createSession: async (bytes, session) => {
+      const deviceOutputs = ep === 'webgpu' ? session?.deviceOutputs ?? [] : [];
+      const preferred = deviceOutputs.length > 0 ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((name) => [name, 'gpu-buffer' as const])) } : {};
+      return (await ort.InferenceSession.create(bytes, { ...settings, ...preferred })) as unknown as OrtSessionLike;
+    },
     tensor: (data, dims) => new ort.Tensor('float32', data, dims),
   };
 }

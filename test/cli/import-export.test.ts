@@ -47,7 +47,7 @@ describe('foreign checkpoints through the CLI', () => {
     expect(maxAbsDiff(decodeNpy(new Uint8Array(readFileSync(output))).data, expected.data)).toBeLessThan(1e-4);
     const described = await runCli(['inspect', onnxFile, '--json']);
     expect(described.code, described.stderr).toBe(0);
-    expect(described.json.kind).toBe('onnx');
+    expect(described.json).toMatchObject({ kind: 'model', artifact: 'onnx', format: 'onnx' });
     expect(described.json.provenance?.inputs?.model?.sha256 ?? described.json.provenance?.inputs?.source?.sha256 ?? described.json.sha256).toBeTruthy();
   });
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createElectronHost, dialogProperties } from '../../main/host.js';
-import { openSettings } from '../../main/settings.js';
+import { openSettings } from '../../node/studio/settings.js';
 
 const dirs: string[] = [];
 afterEach(() => {

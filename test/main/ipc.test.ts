@@ -63,13 +63,17 @@ describe('registerStudioIpc', () => {
     const { api } = fakeApi();
     registerStudioIpc(ipc, api, host);
     const request = { kind: 'grow', learngene: 'lg', depth: 3, out: 'd3', seed: 0 };
+    // Only well-formed calls reach the backend: the one dispatch checks them first.
+    expect(await handlers.get('learngene:submit')!(page, { ...request, depth: '3' })).toMatchObject({ ok: false, error: { name: 'ConfigError', issues: [{ field: 'depth', message: 'must be an integer, got "3"' }] } });
+    expect(await handlers.get('learngene:resume')!(page, '/p/runs/run-1')).toMatchObject({ ok: false, error: { issues: [{ field: 'id' }] } });
+    expect(api.submit).not.toHaveBeenCalled();
     expect(await handlers.get('learngene:submit')!(page, request, { backend: 'wasm' })).toEqual({ ok: true, value: { id: 'run-1', request } });
     expect(api.submit).toHaveBeenCalledWith(request, { backend: 'wasm' });
     expect(await handlers.get('learngene:get')!(page, 'x')).toEqual({ ok: true, value: { id: 'x' } });
     await handlers.get('learngene:cancel')!(page, 'run-1');
     expect(api.cancel).toHaveBeenCalledWith('run-1');
-    await handlers.get('learngene:resume')!(page, '/p/runs/run-1');
-    expect(api.resume).toHaveBeenCalledWith('/p/runs/run-1');
+    await handlers.get('learngene:resume')!(page, 'run-1', { backend: 'wasm' });
+    expect(api.resume).toHaveBeenCalledWith('run-1', { backend: 'wasm' });
     expect(await handlers.get('learngene:inspect')!(page, '/data')).toEqual({ ok: true, value: { kind: 'dataset', path: '/data' } });
     expect(await handlers.get('learngene:openDialog')!(page, { pick: 'folder' })).toEqual({ ok: true, value: '/picked' });
     expect(host.openDialog).toHaveBeenCalledWith({ pick: 'folder' });
@@ -82,19 +86,18 @@ describe('registerStudioIpc', () => {
     const { api } = fakeApi();
     api.submit.mockRejectedValueOnce(new ConfigError([{ field: 'stages', message: 'must list at least one stage, e.g. 3,3,4,3,3' }]));
     registerStudioIpc(ipc, api, host);
-    const answer = (await handlers.get('learngene:submit')!(page, {})) as { ok: false; error: { name: string; issues: unknown[] } };
+    const answer = (await handlers.get('learngene:submit')!(page, { kind: 'grow', learngene: 'lg', depth: 3, out: 'd3', seed: 0 })) as { ok: false; error: { name: string; issues: unknown[] } };
     expect(answer.ok).toBe(false);
     expect(answer.error.name).toBe('ConfigError');
     expect(answer.error.issues).toEqual([{ field: 'stages', message: 'must list at least one stage, e.g. 3,3,4,3,3' }]);
   });
 
-  it('answers an error for an optional call the service lacks', async () => {
+  it('answers a host call the host fails with its error, and an unknown channel method never', async () => {
     const { ipc, handlers } = fakeIpcMain();
     const { api } = fakeApi();
-    delete (api as Partial<StudioApi>).backends;
-    registerStudioIpc(ipc, api, host);
-    const answer = (await handlers.get('learngene:backends')!(page)) as { ok: boolean; error: { message: string } };
-    expect(answer).toMatchObject({ ok: false, error: { message: expect.stringContaining('backends') } });
+    registerStudioIpc(ipc, api, { ...host, reveal: async () => Promise.reject(new Error('no file manager')) });
+    expect(await handlers.get('learngene:reveal')!(page, '/x')).toMatchObject({ ok: false, error: { message: 'no file manager' } });
+    expect(await handlers.get('learngene:getSettings')!(page, 'extra')).toMatchObject({ ok: false, error: { issues: [{ field: 'arguments', message: 'getSettings takes no arguments, got 1' }] } });
   });
 
   it('refuses calls from a page that is not the studio', async () => {

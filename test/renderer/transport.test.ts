@@ -9,7 +9,9 @@ import WS from 'ws';
 import { electronTransport, type Bridge } from '../../renderer/src/lib/electron.js';
 import { wsTransport } from '../../renderer/src/lib/ws-client.js';
 import { startStudioServer, type StudioServer } from '../../server/studio-server.js';
-import { openSettings } from '../../main/settings.js';
+import { openSettings } from '../../node/studio/settings.js';
+import { browserHost } from '../../node/studio/browser-host.js';
+import { tinyTrain } from '../helpers/requests.js';
 import { ConfigError } from '../../shared/config.js';
 import { RemoteError } from '../../shared/rpc.js';
 import type { StudioApi } from '../../shared/api.js';
@@ -61,7 +63,7 @@ describe('browser transport against the studio server', () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'lg-transport-'));
     mkdirSync(path.join(root, 'static'));
     writeFileSync(path.join(root, 'static', 'index.html'), '<!doctype html>');
-    server = await startStudioServer({ api, settings: openSettings(path.join(root, 'config')), staticDir: path.join(root, 'static'), projectDir: path.join(root, 'project') });
+    server = await startStudioServer({ api, host: browserHost(openSettings(path.join(root, 'config'))), staticDir: path.join(root, 'static'), projectDir: path.join(root, 'project') });
     const origin = `http://127.0.0.1:${server.port}`;
     (globalThis as Record<string, unknown>).WebSocket = class extends WS {
       constructor(url: string | URL) {
@@ -81,9 +83,14 @@ describe('browser transport against the studio server', () => {
     const url = new URL(server.url);
     const t = wsTransport({ origin: url.origin, pathname: url.pathname } as Location);
     expect(await t.api.list()).toEqual([{ id: 'run-1' }]);
-    const error = (await t.api.submit({} as never).catch((e: unknown) => e)) as RemoteError;
+    // The backend's own refusal crosses with its issues …
+    const error = (await t.api.submit(tinyTrain('m')).catch((e: unknown) => e)) as RemoteError;
     expect(error.name).toBe('ConfigError');
     expect(error.issues).toEqual([{ field: 'optim.lr', message: 'must be greater than 0' }]);
+    // … and so does the server's, for a request that never reaches the backend.
+    const shape = (await t.api.submit({} as never).catch((e: unknown) => e)) as RemoteError;
+    expect(shape.issues).toEqual([{ field: 'kind', message: expect.stringMatching(/^is required/) }]);
+    expect(api.submit).toHaveBeenCalledTimes(1);
     expect((await t.host.getSettings()).theme).toBe('system');
     expect(await t.host.openDialog({ pick: 'folder' })).toBeNull();
 

@@ -6,8 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startStudioServer, safeRelativePath, type StudioServer } from '../../server/studio-server.js';
-import { openSettings } from '../../main/settings.js';
+import { startStudioServer, type StudioServer } from '../../server/studio-server.js';
+import { openSettings } from '../../node/studio/settings.js';
+import { browserHost } from '../../node/studio/browser-host.js';
+import { safeRelativePath } from '../../node/studio/static-files.js';
 import type { StudioApi } from '../../shared/api.js';
 import type { ProgressEvent } from '../../shared/events.js';
 import type { RpcMessage } from '../../shared/rpc.js';
@@ -40,7 +42,7 @@ beforeAll(async () => {
   mkdirSync(projectDir);
   writeFileSync(path.join(projectDir, 'model.onnx'), 'onnx bytes');
   writeFileSync(path.join(root, 'secret.txt'), 'outside');
-  server = await startStudioServer({ api, settings: openSettings(path.join(root, 'config')), staticDir, projectDir, port: 0 });
+  server = await startStudioServer({ api, host: browserHost(openSettings(path.join(root, 'config'))), staticDir, projectDir, port: 0 });
   origin = `http://127.0.0.1:${server.port}`;
 });
 afterAll(async () => {
@@ -87,7 +89,7 @@ describe('studio server', () => {
     const page = await fetch(server.url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>studio</title>');
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     const script = await fetch(`${server.url}assets/app.js`);
     expect(script.status).toBe(200);
@@ -124,17 +126,20 @@ describe('studio server', () => {
     const { ws, messages } = connected;
     await until(() => messages.some((m) => m.type === 'hello'));
     ws.send(JSON.stringify({ type: 'call', id: 1, method: 'list', args: [] }));
-    ws.send(JSON.stringify({ type: 'call', id: 2, method: 'submit', args: [{ kind: 'grow' }, { backend: 'wasm' }] }));
-    ws.send(JSON.stringify({ type: 'call', id: 3, method: 'backends', args: [] }));
+    const grow = { kind: 'grow', learngene: 'lg', depth: 2, out: 'd2', seed: 0 };
+    ws.send(JSON.stringify({ type: 'call', id: 2, method: 'submit', args: [grow, { backend: 'wasm' }] }));
+    ws.send(JSON.stringify({ type: 'call', id: 3, method: 'submit', args: [{ kind: 'grow' }] }));
     ws.send(JSON.stringify({ type: 'call', id: 4, method: 'getSettings', args: [] }));
     ws.send(JSON.stringify({ type: 'call', id: 5, method: 'constructor', args: [] }));
     await until(() => messages.filter((m) => m.type === 'result').length === 5);
     const result = (id: number) => (messages.find((m) => m.type === 'result' && m.id === id) as Extract<RpcMessage, { type: 'result' }>).result;
     expect(result(1)).toEqual({ ok: true, value: [{ id: 'job-1' }] });
-    expect(api.submit).toHaveBeenCalledWith({ kind: 'grow' }, { backend: 'wasm' });
-    expect(result(3)).toMatchObject({ ok: false, error: { message: expect.stringContaining('backends') } });
+    expect(api.submit).toHaveBeenCalledWith(grow, { backend: 'wasm' });
+    // A malformed request never reaches the backend: one issue per missing field.
+    expect(result(3)).toMatchObject({ ok: false, error: { name: 'ConfigError', issues: [{ field: 'learngene', message: 'is required' }, { field: 'depth', message: 'is required' }, { field: 'out', message: 'is required' }, { field: 'seed', message: 'is required' }] } });
+    expect(api.submit).toHaveBeenCalledTimes(1);
     expect(result(4)).toMatchObject({ ok: true, value: { theme: 'system' } });
-    expect(result(5)).toMatchObject({ ok: false, error: { message: 'unknown method "constructor"' } });
+    expect(result(5)).toMatchObject({ ok: false, error: { issues: [{ field: 'method', message: 'unknown method "constructor"' }] } });
     const event = { type: 'log', level: 'info', message: 'hello', jobId: 'job-1', time: 1 } as ProgressEvent;
     for (const l of listeners) l(event);
     await until(() => messages.some((m) => m.type === 'event'));

@@ -21,7 +21,12 @@ export function electronBridge(): Bridge | null {
 }
 
 export function electronTransport(bridge: Bridge): { api: Api; host: Host } {
-  const call = (method: string) => async (...args: unknown[]) => unwrap(await (bridge[method] as (...a: unknown[]) => Promise<RpcResult>)(...args));
+  const call = (method: string) => async (...args: unknown[]) => {
+    const invoke = bridge[method];
+    if (typeof invoke !== 'function') throw new Error(`the preload offers no "${method}"`);
+    const answer: RpcResult = await invoke(...args);
+    return unwrap(answer);
+  };
   const api = { on: (listener: (event: ProgressEvent) => void) => bridge.on(listener) } as Record<string, unknown>;
   for (const method of STUDIO_METHODS) api[method] = call(method);
   const host = { kind: 'electron' } as Record<string, unknown>;

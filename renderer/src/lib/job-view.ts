@@ -2,6 +2,7 @@
 // (so it can be tested without a DOM, and replayed from events() after a restart).
 import type { JobInfo, JobRequest, JobStatus } from '../../../shared/api.js';
 import type { ProgressEvent } from '../../../shared/events.js';
+import type { JobResult } from '../../../shared/results.js';
 
 export interface Point {
   x: number;
@@ -28,7 +29,7 @@ export interface JobView {
   lastStep: StepEvent | null;
   logs: { level: 'info' | 'warn' | 'error'; message: string; time: number }[];
   checkpoint: string | null;
-  result: unknown;
+  result: JobResult | undefined;
   error: { message: string; field?: string; file?: string; name?: string } | null;
   updatedAt: number;
 }

@@ -2,8 +2,8 @@
 import type { StudioApi } from '../../../shared/api.js';
 import type { StudioHost } from '../../../shared/host.js';
 
-/** The job API with the studio extras present. */
-export type Api = StudioApi & Required<Pick<StudioApi, 'inspect' | 'backends' | 'project'>>;
+/** The studio backend's API (shared/api.ts). */
+export type Api = StudioApi;
 
 /** The host plus what the window needs for files the user drops or picks. */
 export interface Host extends StudioHost {

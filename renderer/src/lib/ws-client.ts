@@ -2,7 +2,7 @@
 // The token is the first segment of the page's path, so the socket and the uploads
 // carry it without the window knowing it.
 import type { ProgressEvent } from '../../../shared/events.js';
-import { RemoteError, type RpcMessage, type RpcResult } from '../../../shared/rpc.js';
+import { RemoteError, type RpcMessage } from '../../../shared/rpc.js';
 import { STUDIO_METHODS } from '../../../shared/api.js';
 import { HOST_METHODS } from '../../../shared/host.js';
 import type { Api, Dropped, Host } from './types.js';
@@ -52,7 +52,7 @@ export function wsTransport(location: Location): WsTransport {
       if (data.type === 'result') {
         const waiter = pending.get(data.id);
         pending.delete(data.id);
-        const result = data.result as RpcResult;
+        const result = data.result;
         if (waiter) result.ok ? waiter.resolve(result.value) : waiter.reject(new RemoteError(result.error));
       } else if (data.type === 'event') {
         for (const l of listeners) l(data.event);

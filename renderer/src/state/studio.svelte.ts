@@ -2,7 +2,6 @@
 import type { BackendInfo, ProjectInfo } from '../../../shared/api.js';
 import type { SettingsPatch, StudioSettings, Theme } from '../../../shared/host.js';
 import { api, host, onConnectionState } from '../lib/api.js';
-import { offerPageCompute, type ComputeOffer } from '../lib/compute-offer.js';
 import type { ConnectionState } from '../lib/ws-client.js';
 
 class Studio {
@@ -10,8 +9,6 @@ class Studio {
   backends = $state.raw<BackendInfo[] | null>(null);
   backendsError = $state<string | null>(null);
   settings = $state.raw<StudioSettings | null>(null);
-  /** Browser mode: what this page offered as a compute host (its WebGPU adapter), once known. */
-  computeOffer = $state.raw<ComputeOffer | null>(null);
   connection = $state<ConnectionState>('connecting');
   /** Errors the whole window should show (failed calls outside a form). */
   notice = $state<{ kind: 'error' | 'info'; text: string } | null>(null);
@@ -33,15 +30,8 @@ class Studio {
     const [project, settings] = await Promise.all([api.project(), host.getSettings()]);
     this.project = project;
     this.settings = settings;
-    // Probing backends loads tfjs in the service: do not hold the window for it.
+    // Probing backends loads the engine in the backend: do not hold the window for it.
     this.refreshBackends();
-    // Browser mode: this page is the GPU. Offer it, then ask again (the webgpu line changes).
-    if (host.kind === 'browser') {
-      void offerPageCompute(window.location).then((offer) => {
-        this.computeOffer = offer;
-        this.refreshBackends();
-      });
-    }
   }
 
   refreshBackends(): void {

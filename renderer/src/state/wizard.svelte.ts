@@ -1,12 +1,13 @@
 // The wizard: what the user chose on each step, the requests those choices make, and
 // the same validation messages the job service would give (shared/api.ts).
 import { DEFAULT_OPTIM, defaultViTConfig, type OptimConfig, type ValidationIssue, type ViTConfig } from '../../../shared/config.js';
-import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type ExportRequest, type GrowRequest, type InspectResult, type TrainRequest } from '../../../shared/api.js';
+import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type ExportRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type InspectResult, type PruneRequest, type TrainRequest } from '../../../shared/api.js';
 import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
 import { api } from '../lib/api.js';
 import { joinPath, baseName, slug } from '../lib/paths.js';
 import { presetSettings, type DistillSettings, type PresetName } from '../lib/presets.js';
-import type { CompareResult, DistillResult, GrowResult, TrainedModelResult } from '../../../shared/results.js';
+import { isResultOf, type JobResults } from '../../../shared/results.js';
+import type { JobKind } from '../../../shared/events.js';
 import { jobs } from './jobs.svelte.js';
 import { studio } from './studio.svelte.js';
 
@@ -17,13 +18,15 @@ export const STEPS: { id: StepId; title: string; hint: string }[] = [
   { id: 'teacher', title: 'Teacher', hint: 'A trained ViT to learn from' },
   { id: 'stages', title: 'Stages', hint: 'The Aux-Net and its descendants' },
   { id: 'distill', title: 'Distill', hint: 'Train the learngene' },
-  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare' },
-  { id: 'export', title: 'Export', hint: 'ONNX, TF.js, timm' },
+  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare, prune' },
+  { id: 'export', title: 'Export', hint: 'ONNX (float or int8), TF.js, timm' },
 ];
 
 export type DatasetInfo = Extract<InspectResult, { kind: 'dataset' }>;
 export type ModelInfo = Extract<InspectResult, { kind: 'model' }>;
-export type ExportFormat = ExportRequest['format'];
+/** What the Export step offers: the request formats, and ONNX with int8 weights. */
+export type ExportFormat = ExportRequest['format'] | 'onnx-int8';
+export const EXPORT_CHOICES: readonly ExportFormat[] = ['onnx', 'onnx-int8', 'tfjs', 'timm'];
 
 export interface TeacherForm {
   depth: number;
@@ -43,9 +46,33 @@ export interface FineTuneForm {
   lr: number;
 }
 
+/** Grow → prune → fine-tune: which model, how much of it to keep, and how long to heal it. */
+export interface PruneForm {
+  model: string;
+  headsKeep: number;
+  mlpKeep: number;
+  importance: ImportanceKind;
+  epochs: number;
+}
+
+/** A model the studio made, as the Descendants and Export steps list it. */
+export interface ProjectModel {
+  path: string;
+  label: string;
+  detail: string;
+  /** Made by pruning (not offered for pruning again). */
+  pruned?: boolean;
+}
+
 /** Issues whose field starts with one of `prefixes` (a form section's own). */
 export function issuesFor(issues: ValidationIssue[], ...fields: string[]): string[] {
   return issues.filter((i) => fields.some((f) => i.field === f || i.field.startsWith(f + '.'))).map((i) => i.message);
+}
+
+/** The result of a finished `kind` job, or null (not done, or no job). */
+function doneResult<K extends JobKind>(id: string | null, kind: K): JobResults[K] | null {
+  const view = jobs.view(id);
+  return view?.status === 'done' && isResultOf(view.result, kind) ? view.result : null;
 }
 
 function errorText(error: unknown): string {
@@ -132,10 +159,13 @@ class Wizard {
   fineTune = $state<FineTuneForm>({ epochs: 1, batchSize: 32, lr: 1e-3 });
   compareJobId = $state<string | null>(null);
   growJobIds = $state<string[]>([]);
+  pruneForm = $state<PruneForm>({ model: '', headsKeep: 0.5, mlpKeep: 0.5, importance: 'weight', epochs: 1 });
+  pruneJobId = $state<string | null>(null);
+  pruneFinetuneJobId = $state<string | null>(null);
 
   // --- Export -----------------------------------------------------------------------
   exportSelected = $state<Record<string, boolean>>({});
-  exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, tfjs: false, timm: false });
+  exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, 'onnx-int8': false, tfjs: false, timm: false });
   exportJobIds = $state<string[]>([]);
 
   // --- Paths ------------------------------------------------------------------------
@@ -195,12 +225,13 @@ class Wizard {
 
   learngenePath = $derived.by(() => {
     const view = jobs.view(this.distillJobId);
-    if (view?.status === 'done') return (view.result as DistillResult | undefined)?.out ?? this.learngeneOut;
-    return '';
+    if (view?.status !== 'done') return '';
+    return isResultOf(view.result, 'distill') ? view.result.out : this.learngeneOut;
   });
   tlegPath = $derived.by(() => {
     const view = jobs.view(this.tlegJobId);
-    return view?.status === 'done' ? ((view.result as DistillResult | undefined)?.out ?? this.tlegOut) : '';
+    if (view?.status !== 'done') return '';
+    return isResultOf(view.result, 'distill') ? view.result.out : this.tlegOut;
   });
 
   compareRequest = $derived<CompareRequest>({
@@ -221,11 +252,14 @@ class Wizard {
     ...(this.baselines.includes('tleg') && !this.tlegPath ? [{ field: 'tlegLearngene', message: 'the TLEG baseline needs a TLEG learngene: tick "Also distil a TLEG learngene" on the Distill step' }] : []),
   ]);
 
-  compareResult = $derived((jobs.view(this.compareJobId)?.result as CompareResult | undefined) ?? null);
+  compareResult = $derived.by(() => {
+    const result = jobs.view(this.compareJobId)?.result;
+    return isResultOf(result, 'compare') ? result : null;
+  });
 
   /** Models the Export step offers: the teacher and every descendant made in this project. */
   exportableModels = $derived.by(() => {
-    const models: { path: string; label: string; detail: string }[] = [];
+    const models: ProjectModel[] = [];
     if (this.teacherPath && this.teacher?.kind === 'model') models.push({ path: this.teacherPath, label: 'Teacher', detail: baseName(this.teacherPath) });
     const compare = this.compareResult;
     if (compare?.out) {
@@ -235,10 +269,49 @@ class Wizard {
     }
     for (const id of this.growJobIds) {
       const view = jobs.view(id);
-      const result = view?.status === 'done' ? (view.result as GrowResult) : null;
-      if (result) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
+      const result = view?.status === 'done' ? view.result : null;
+      if (isResultOf(result, 'grow')) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
     }
+    const pruned = this.prunedModel;
+    if (pruned) models.push(pruned);
     return models.filter((m, i, all) => all.findIndex((n) => n.path === m.path) === i);
+  });
+
+  // --- Grow → prune → fine-tune ------------------------------------------------------
+
+  /** Models the prune card offers: the descendants made here (not the teacher, nor what pruning made). */
+  prunableModels = $derived(this.exportableModels.filter((m) => !m.pruned && m.path !== this.teacherPath));
+  pruneRequest = $derived<PruneRequest>({
+    kind: 'prune',
+    model: this.pruneForm.model,
+    out: joinPath(this.projectDir, 'descendants', `${slug(baseName(this.pruneForm.model || 'model'))}-pruned`),
+    headsKeep: this.pruneForm.headsKeep,
+    mlpKeep: this.pruneForm.mlpKeep,
+    importance: this.pruneForm.importance,
+    ...(this.pruneForm.importance === 'taylor' ? { data: this.dataSpec } : {}),
+    seed: this.seed,
+  });
+  pruneIssues = $derived<ValidationIssue[]>([
+    ...(this.pruneForm.model ? [] : [{ field: 'model', message: 'choose a model to make smaller' }]),
+    ...(this.pruneForm.importance === 'taylor' && !this.dataReady ? [{ field: 'importance', message: 'Taylor scores need the dataset of the Data step' }] : []),
+    ...(this.pruneForm.epochs > 0 && !this.dataReady ? [{ field: 'epochs', message: 'fine-tuning needs the dataset of the Data step' }] : []),
+    ...validateRequest(this.pruneRequest).filter((i) => i.field !== 'model'),
+    ...(Number.isInteger(this.pruneForm.epochs) && this.pruneForm.epochs >= 0 ? [] : [{ field: 'epochs', message: `must be a non-negative integer, got ${JSON.stringify(this.pruneForm.epochs)}` }]),
+  ]);
+  pruneResult = $derived(doneResult(this.pruneJobId, 'prune'));
+  pruneFinetuneResult = $derived(doneResult(this.pruneFinetuneJobId, 'finetune'));
+  /** The smaller model once it is ready: fine-tuned (or just pruned when asked for 0 epochs). */
+  prunedModel = $derived.by<ProjectModel | null>(() => {
+    const pruned = this.pruneResult;
+    if (!pruned) return null;
+    const healed = this.pruneFinetuneResult;
+    const request = jobs.view(this.pruneFinetuneJobId)?.request;
+    if (healed) {
+      const top1 = healed.test?.top1 ?? healed.val?.top1;
+      return { path: healed.out, label: `Pruned · depth ${pruned.config.depth}`, detail: `${pruned.params.after.toLocaleString('en-US')} parameters, fine-tuned${top1 !== undefined ? `, top-1 ${(top1 * 100).toFixed(1)}%` : ''}`, pruned: true };
+    }
+    if (request?.kind === 'finetune') return null; // still healing
+    return { path: pruned.out, label: `Pruned · depth ${pruned.config.depth}`, detail: `${pruned.params.after.toLocaleString('en-US')} parameters, not fine-tuned`, pruned: true };
   });
 
   // --- Actions ----------------------------------------------------------------------
@@ -312,8 +385,8 @@ class Wizard {
   /** Called when the teacher job finishes: the trained model becomes the teacher. */
   async adoptTrainedTeacher(): Promise<void> {
     const view = jobs.view(this.teacherJobId);
-    const result = view?.result as TrainedModelResult | undefined;
-    if (view?.status !== 'done' || !result) return;
+    const result = view?.result;
+    if (view?.status !== 'done' || !isResultOf(result, 'train')) return;
     if (this.teacherPath === result.out && this.teacher) return;
     this.teacherPath = result.out;
     try {
@@ -339,6 +412,27 @@ class Wizard {
     this.compareJobId = info.id;
   }
 
+  /** Prunes the chosen model; fine-tuning follows when the prune job is done (healPruned). */
+  async startPrune(): Promise<void> {
+    this.pruneFinetuneJobId = null;
+    this.pruneJobId = (await jobs.submit($state.snapshot(this.pruneRequest) as PruneRequest)).id;
+  }
+
+  /** Fine-tunes the pruned model for the chosen epochs (none: the pruned model is the result). */
+  async healPruned(): Promise<void> {
+    const pruned = this.pruneResult;
+    if (!pruned || this.pruneFinetuneJobId || this.pruneForm.epochs === 0) return;
+    const request: FinetuneRequest = {
+      kind: 'finetune',
+      model: pruned.out,
+      data: $state.snapshot(this.dataSpec) as DataSpec,
+      out: `${pruned.out}-ft`,
+      optim: { ...DEFAULT_OPTIM, epochs: this.pruneForm.epochs, batchSize: this.fineTune.batchSize, lr: this.fineTune.lr, warmupEpochs: 0 },
+      seed: this.seed,
+    };
+    this.pruneFinetuneJobId = (await jobs.submit(request, { backend: this.backend, checkpointEvery: this.checkpointEvery })).id;
+  }
+
   async growOnly(): Promise<void> {
     const ids: string[] = [];
     for (const depth of this.depths) {
@@ -353,10 +447,15 @@ class Wizard {
     for (const model of this.exportableModels) {
       if (!this.exportSelected[model.path]) continue;
       const name = slug(model.path === this.teacherPath ? 'teacher' : baseName(model.path));
-      for (const format of ['onnx', 'tfjs', 'timm'] as const) {
-        if (!this.exportFormats[format]) continue;
-        const target = format === 'onnx' ? joinPath(this.projectDir, 'exports', `${name}.onnx`) : joinPath(this.projectDir, 'exports', `${name}-${format}`);
-        out.push({ kind: 'export', model: model.path, format, out: target });
+      for (const choice of EXPORT_CHOICES) {
+        if (!this.exportFormats[choice]) continue;
+        const exports = (file: string) => joinPath(this.projectDir, 'exports', file);
+        if (choice === 'onnx') out.push({ kind: 'export', model: model.path, format: 'onnx', out: exports(`${name}.onnx`) });
+        else if (choice === 'onnx-int8') {
+          // Static int8 calibrated on the Data step's images when there are any; dynamic otherwise.
+          const calibration = this.dataReady ? { calibration: { data: { ...this.dataSpec, valFraction: 0 }, images: 256 } } : {};
+          out.push({ kind: 'export', model: model.path, format: 'onnx', quantize: 'int8', ...calibration, out: exports(`${name}-int8.onnx`) });
+        } else out.push({ kind: 'export', model: model.path, format: choice, out: exports(`${name}-${choice}`) });
       }
     }
     return out;
@@ -375,7 +474,7 @@ class Wizard {
     const distill = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'sws');
     const tleg = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'tleg');
     const compare = jobs.latest('compare');
-    const withData = [compare, distill, train].find((v) => v?.request && 'data' in v.request && v.request.data.path);
+    const withData = [compare, distill, train].find((v) => v?.request && 'data' in v.request && v.request.data?.path);
     if (train) this.teacherJobId = train.id;
     if (distill?.request?.kind === 'distill') {
       const r = distill.request;
@@ -390,9 +489,17 @@ class Wizard {
       this.depths = compare.request.depths.slice();
       this.baselines = compare.request.baselines.slice();
     }
+    const prune = jobs.latest('prune', (v) => v.request?.kind === 'prune' && v.request.model !== undefined && inProject(v.request.out));
+    if (prune?.request?.kind === 'prune') {
+      const r = prune.request;
+      this.pruneJobId = prune.id;
+      this.pruneForm = { ...this.pruneForm, model: r.model ?? '', headsKeep: r.headsKeep, mlpKeep: r.mlpKeep, importance: r.importance };
+      const healing = jobs.latest('finetune', (v) => v.request?.kind === 'finetune' && v.request.model === r.out);
+      if (healing) this.pruneFinetuneJobId = healing.id;
+    }
     const exports = jobs.all.filter((v) => v.kind === 'export');
     if (exports.length) this.exportJobIds = exports.filter((v) => v.updatedAt >= exports[0]!.updatedAt - 120_000).map((v) => v.id).reverse();
-    const dataPath = withData?.request && 'data' in withData.request ? withData.request.data.path : undefined;
+    const dataPath = withData?.request && 'data' in withData.request ? withData.request.data?.path : undefined;
     if (dataPath && !this.dataPath) {
       this.dataPath = dataPath;
       api.inspect(dataPath).then((info) => info.kind === 'dataset' && (this.data = info), (error: unknown) => (this.dataError = errorText(error)));

@@ -87,7 +87,7 @@ describe('training loop', () => {
       emit: (e) => { if (e.type === 'step') losses.push(e.losses.total!); },
       afterStep: async (position) => {
         if (stopAfter !== undefined && position.globalStep === stopAfter) {
-          saved = { position: structuredClone(position), optimizer: trainer.optimizerState(), weights: tensorsFromParams(trainer.weights()) };
+          saved = { position: structuredClone(position), optimizer: await trainer.optimizerState(), weights: tensorsFromParams(await trainer.weights()) };
           return 'stop';
         }
       },

@@ -15,12 +15,11 @@ import { createAuxNet } from '../../../engine/sws/auxnet.js';
 import { NetworkTeacher } from '../../../engine/train/model-teacher.js';
 import { CachedTeacher } from '../../../engine/train/teacher-cache.js';
 import { type BatchSource, NonFiniteLossError, Trainer, type TrainPosition } from '../../../engine/train/loop.js';
-import { LocalGradients } from '../../../engine/train/gradients.js';
 import { TfjsStepExecutor } from '../../../engine/train/executor.js';
 import { OnnxInference, OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
 import { fastTeacher, OnnxNetworkTeacher } from '../../../node/train/onnx-network-teacher.js';
-import { useBackend } from '../../helpers/fixtures.js';
+import { maxAbsDiff, useBackend } from '../../helpers/fixtures.js';
 
 const config: ViTConfig = { imageSize: 16, channels: 3, patchSize: 4, dim: 32, depth: 3, heads: 2, mlpRatio: 2, qkvBias: true, pooling: 'avg', layerNormEps: 1e-6, gelu: 'exact', dropPath: 0.2, numClasses: 5 };
 const preprocess = { imageSize: 16, channels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
@@ -31,11 +30,6 @@ function makeBatch(size: number, seed: number, withIndices = false): Batch {
   return withIndices ? { images, labels, size, indices: new Int32Array(size).map((_, i) => i + seed * 100), augmented: false } : { images, labels, size };
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-  return diff;
-}
 
 const tfjsLogits = (net: Network, batch: Batch) =>
   tf.tidy(() => forward(net, tf.tensor4d(batch.images, [batch.size, 3, 16, 16]), { training: false }).dataSync());
@@ -50,7 +44,7 @@ describe('evaluation and teachers in onnxruntime', () => {
     const inference = new OnnxInference(await createOrtRuntime('onnxruntime', { threads: 1 }));
     const batch = makeBatch(9, 5);
     for (let round = 0; round < 2; round++) {
-      expect(maxDiff((await inference.logits(net, batch))!, tfjsLogits(net, batch))).toBeLessThan(1e-5);
+      expect(maxAbsDiff((await inference.logits(net, batch))!, tfjsLogits(net, batch))).toBeLessThan(1e-5);
       for (const v of net.params.values()) v.assign(tf.mul(v, 1.01));
     }
     inference.dispose();
@@ -65,19 +59,19 @@ describe('evaluation and teachers in onnxruntime', () => {
     const fast = await fastTeacher(new CachedTeacher(tfjsTeacher));
     expect((fast as CachedTeacher).inner).toBeInstanceOf(OnnxNetworkTeacher);
     const batch = makeBatch(5, 3, true);
-    expect(maxDiff((await fast.logits(batch)).dataSync(), (await tfjsTeacher.logits(batch)).dataSync())).toBeLessThan(1e-4);
+    expect(maxAbsDiff((await fast.logits(batch)).dataSync(), (await tfjsTeacher.logits(batch)).dataSync())).toBeLessThan(1e-4);
     const optim = { ...DEFAULT_OPTIM, eps: 1e-6 };
     const task = (network: Network) => ({ network, optim, distill: { alpha: 0.5, tau: 2 }, distilling: true });
     const onnx = new OnnxStepExecutor(task(student), await createOrtRuntime('onnxruntime', { threads: 1 }));
-    const tfjs = new TfjsStepExecutor(task(studentTfjs), new LocalGradients());
+    const tfjs = new TfjsStepExecutor(task(studentTfjs));
     const a = await onnx.step({ batch: makeBatch(5, 4, true), lr: 1e-3, dropPath: null, teacher: fast });
     const b = await tfjs.step({ batch: makeBatch(5, 4, true), lr: 1e-3, dropPath: null, teacher: fast });
     expect(Math.abs(a.kd! - b.kd!) / b.kd!).toBeLessThan(1e-4);
     expect(Math.abs(a.total! - b.total!) / b.total!).toBeLessThan(1e-4);
     // The executor's own evaluation runs its current (not yet synced) weights.
     const evaluated = (await onnx.logits(student, batch))!;
-    onnx.syncWeights();
-    expect(maxDiff(evaluated, tfjsLogits(student, batch))).toBeLessThan(1e-5);
+    await onnx.syncWeights();
+    expect(maxAbsDiff(evaluated, tfjsLogits(student, batch))).toBeLessThan(1e-5);
     onnx.dispose();
     tfjs.dispose();
     await ((fast as CachedTeacher).inner as OnnxNetworkTeacher).dispose();
@@ -99,13 +93,13 @@ describe('a Trainer on onnxruntime', () => {
     trainer.task.hooks = {
       afterStep: async (position) => {
         if (stopAfter !== undefined && position.globalStep === stopAfter) {
-          saved = { position: structuredClone(position), optimizer: trainer.optimizerState(), weights: tensorsFromParams(trainer.weights()) };
+          saved = { position: structuredClone(position), optimizer: await trainer.optimizerState(), weights: tensorsFromParams(await trainer.weights()) };
           return 'stop';
         }
       },
     };
     await trainer.run();
-    const weights = tensorsFromParams(trainer.weights());
+    const weights = tensorsFromParams(await trainer.weights());
     trainer.executor.dispose();
     trainer.dispose();
     disposeParams(net.params);
@@ -113,7 +107,7 @@ describe('a Trainer on onnxruntime', () => {
   }
 
   const onnx = async (net: Network) => new OnnxStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, await createOrtRuntime('onnxruntime', { threads: 2 }));
-  const tfjs = async (net: Network) => new TfjsStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, new LocalGradients());
+  const tfjs = async (net: Network) => new TfjsStepExecutor({ network: net, optim, distill: { alpha: 1, tau: 1 }, distilling: false });
 
   it('stops on a non-finite loss with the last good weights and moments', async () => {
     await useBackend('cpu');
@@ -124,11 +118,11 @@ describe('a Trainer on onnxruntime', () => {
     const executor = await onnx(net);
     const trainer = new Trainer({ phase: 'nan-test', network: net, train: source, val: null, optim: { ...optim, epochs: 1 }, seed: 1, executor });
     let afterGood: { weights: TensorMap; moments: TensorMap } | null = null;
-    trainer.task.hooks = { afterStep: async () => void (afterGood ??= { weights: tensorsFromParams(trainer.weights()), moments: trainer.optimizerState() }) };
+    trainer.task.hooks = { afterStep: async () => void (afterGood ??= { weights: tensorsFromParams(await trainer.weights()), moments: await trainer.optimizerState() }) };
     await expect(trainer.run()).rejects.toThrow(/nan-test: loss became NaN at epoch 1, step 2/);
-    const weights = tensorsFromParams(trainer.weights());
+    const weights = tensorsFromParams(await trainer.weights());
     for (const [name, t] of afterGood!.weights) expect(Array.from(weights.get(name)!.data), name).toEqual(Array.from(t.data));
-    for (const [name, t] of trainer.optimizerState()) expect(Array.from(t.data), name).toEqual(Array.from(afterGood!.moments.get(name)!.data));
+    for (const [name, t] of await trainer.optimizerState()) expect(Array.from(t.data), name).toEqual(Array.from(afterGood!.moments.get(name)!.data));
     expect(trainer.position.globalStep).toBe(1);
     executor.dispose();
     trainer.dispose();

@@ -41,7 +41,7 @@ describe('ONNX training graph = PyTorch fixtures', () => {
     const executor = new OnnxStepExecutor({ network, optim, distill: { alpha: 1, tau: 1 }, distilling: false }, await createOrtRuntime('onnxruntime', { threads: 1 }));
     const losses = await executor.step({ batch: { images: Float32Array.from(input.data), labels, size: labels.length }, lr: 1e-3, dropPath: null, teacher: null });
     expect(losses.total).toBeCloseTo(reference.loss, 4);
-    const grads = new Map([...executor.optimizerState()].filter(([name]) => name.startsWith('adam_m.')).map(([name, t]) => [
+    const grads = new Map([...(await executor.optimizerState())].filter(([name]) => name.startsWith('adam_m.')).map(([name, t]) => [
       name.slice('adam_m.'.length),
       { shape: t.shape, data: t.data.map((m) => m / (1 - optim.beta1)) },
     ]));

@@ -1,5 +1,6 @@
 // The ONNX training graph (engine/onnx/) against the tfjs engine: one optimizer step of a
-// ViT (both poolings), an SWS Aux-Net (stages 2,1), a TLEG Aux-Net and a descendant,
+// ViT (both poolings), an SWS Aux-Net (stages 2,1), a TLEG Aux-Net, a descendant and a
+// pruned ViT (fewer, narrower-than-dim heads; an odd MLP width),
 // with drop-path, label smoothing 0.1, KD (τ=2, α=0.5, both reductions) and frozen
 // parameters: the loss and every updated weight and AdamW moment agree within 1e-4
 // relative. tfjs runs on its cpu backend (plain float32 JavaScript: the oracle).
@@ -12,12 +13,12 @@ import type { Batch } from '../../../engine/data/types.js';
 import { createViT, type Network, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes } from '../../../engine/model/vit.js';
 import { AuxNet, createAuxNet } from '../../../engine/sws/auxnet.js';
 import { extractLearngene, growDescendant } from '../../../engine/sws/learngene.js';
-import { stepDropPath, LocalGradients } from '../../../engine/train/gradients.js';
+import { stepDropPath } from '../../../engine/train/gradients.js';
 import { type ExecutorTask, type StepExecutor, TfjsStepExecutor } from '../../../engine/train/executor.js';
 import { OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
 import type { Teacher } from '../../../engine/train/loop.js';
-import { useBackend } from '../../helpers/fixtures.js';
+import { relativeError, useBackend } from '../../helpers/fixtures.js';
 
 const vit = (overrides: Partial<ViTConfig> = {}): ViTConfig => ({
   imageSize: 8, channels: 3, patchSize: 4, dim: 16, depth: 3, heads: 2, mlpRatio: 2, qkvBias: true,
@@ -52,16 +53,6 @@ function clone(network: Network): Network {
   return network instanceof AuxNet ? new AuxNet(network.aux, params) : new VisionTransformer(network.config, params);
 }
 
-/** max |a − b| / max |b| (tiny tensors: relative to their scale, floor 1e-3 for all-zero ones). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1e-3;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 interface Case {
   name: string;
@@ -85,6 +76,8 @@ const CASES: Case[] = [
     },
     frozen: ['patch_embed.proj.weight', 'patch_embed.proj.bias'],
   },
+  // A pruned shape (learngene prune): 2 heads of width 4 (attention 8 wide, dim 16), an MLP of 11 units.
+  { name: 'pruned ViT: 2 heads of width 4, MLP of 11 units', network: () => createViT(vit({ heads: 2, headDim: 4, mlpRatio: 11 / 16 }), 7) },
 ];
 
 describe('one training step: onnxruntime graph = tfjs engine', () => {
@@ -107,7 +100,7 @@ describe('one training step: onnxruntime graph = tfjs engine', () => {
         ...(c.frozen ? { frozen: new Set(c.frozen) } : {}),
       });
       const onnx: StepExecutor = new OnnxStepExecutor(task(netOnnx), await createOrtRuntime('onnxruntime', { threads: 1 }));
-      const tfjs: StepExecutor = new TfjsStepExecutor(task(netTfjs), new LocalGradients());
+      const tfjs: StepExecutor = new TfjsStepExecutor(task(netTfjs));
       // Two steps, so the second uses non-zero moments and bias corrections of step 2.
       for (let step = 0; step < 2; step++) {
         const batch = makeBatch(config, step);
@@ -117,9 +110,9 @@ describe('one training step: onnxruntime graph = tfjs engine', () => {
         for (const part of Object.keys(b)) expect(Math.abs(a[part]! - b[part]!) / Math.abs(b[part]!), `${part} at step ${step}`).toBeLessThan(1e-4);
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
       }
-      onnx.syncWeights();
-      const momentsOnnx = onnx.optimizerState();
-      const momentsTfjs = tfjs.optimizerState();
+      await onnx.syncWeights();
+      const momentsOnnx = await onnx.optimizerState();
+      const momentsTfjs = await tfjs.optimizerState();
       expect([...momentsOnnx.keys()].sort()).toEqual([...momentsTfjs.keys()].sort());
       // The key bias's gradient is exactly zero (softmax ignores a shift shared by a row's
       // scores, and q·b_k is one), so both engines hold rounding noise there, which Adam's
