@@ -77,7 +77,8 @@ describe.skipIf(torchMissing !== null)('scripts/train-cnn-teacher.py', () => {
     const run = await runCli(['distill', '--teacher', teacherFile, '--data', data, '--stages', '1,1', '--dim', '32', '--heads', '2', '--epochs', '1', '--limit', '256', '--val-fraction', '0', '--test-limit', '100', '--project', tmp, '--out', out, '--json']);
     expect(run.stderr).not.toMatch(/Session already disposed/);
     expect(run.code).toBe(0);
-    expect(run.json.kind).toBe('sws');
+    expect(run.json.kind).toBe('distill');
+    expect(run.json.auxKind).toBe('sws');
     expect(run.json.stages).toEqual([1, 1]);
     expect(existsSync(path.join(out, 'learngene.safetensors'))).toBe(true);
   }, 120_000);
