@@ -18,6 +18,7 @@ import { disposeParams, paramsFromTensors, tensorsFromParams, VisionTransformer,
 import { selectIndices } from '../../engine/data/pipeline.js';
 import { encodeIdx, FASHION_MNIST_CLASSES, findIdxFiles, readIdxPair } from '../data/idx.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
+import type { ScratchToTargetRun } from './sws-report.js';
 
 // ------------------------------------------------------------------ development split
 
@@ -117,7 +118,7 @@ export interface TrialOptions {
   onEpoch?: (epoch: number, trainLoss: number, seconds: number) => void;
 }
 
-export interface TrialResult {
+export interface TrialRecord {
   phase: string;
   lr: number;
   seed: number;
@@ -136,10 +137,10 @@ export interface TrialResult {
 }
 
 /** The trial's result when a previous session finished it (and its snapshots are still there when wanted). */
-export async function finishedTrial(dir: string, wantSnapshots: boolean): Promise<TrialResult | null> {
+export async function finishedTrial(dir: string, wantSnapshots: boolean): Promise<TrialRecord | null> {
   const file = path.join(dir, 'trial.json');
   if (!existsSync(file)) return null;
-  const result = JSON.parse(await fs.readFile(file, 'utf8')) as TrialResult;
+  const result: TrialRecord = JSON.parse(await fs.readFile(file, 'utf8'));
   if (wantSnapshots && !result.diverged && (!result.snapshots || !existsSync(result.snapshots.final) || !existsSync(result.snapshots.epoch1))) return null;
   return result;
 }
@@ -155,7 +156,7 @@ export class TrialCancelled extends Error {
  * Fine-tunes one network (one method, depth, lr, seed) with validation read once at the
  * end. A non-finite loss ends the trial as diverged (validation top-1 counted as 0).
  */
-export async function runTrial(options: TrialOptions): Promise<TrialResult> {
+export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
   const done = await finishedTrial(options.dir, options.snapshots);
   if (done) return done;
   await fs.mkdir(options.dir, { recursive: true });
@@ -208,7 +209,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialResult> {
     trainer.dispose();
     disposeParams(network.params);
   }
-  const result: TrialResult = {
+  const result: TrialRecord = {
     phase: options.phase,
     lr: options.optim.lr,
     seed: options.seed,
@@ -281,23 +282,13 @@ export interface ScratchRunOptions {
   onEval?: (epochs: number, top1: number) => void;
 }
 
-export interface ScratchRunResult {
-  phase: string;
-  lr: number;
-  target: number;
-  capEpochs: number;
-  evalsPerEpoch: number;
-  imagesPerEval: number;
-  /** Validation top-1 after each part (1/evalsPerEpoch epoch). */
-  top1ByEval: number[];
-  /** Training seconds of each part (evaluation excluded). */
-  trainSecondsByEval: number[];
-}
-
 /** Trains from scratch until validation top-1 reaches `target` (or the cap). */
-export async function runScratchToTarget(options: ScratchRunOptions): Promise<ScratchRunResult> {
+export async function runScratchToTarget(options: ScratchRunOptions): Promise<ScratchToTargetRun> {
   const file = path.join(options.dir, 'scratch.json');
-  if (existsSync(file)) return JSON.parse(await fs.readFile(file, 'utf8')) as ScratchRunResult;
+  if (existsSync(file)) {
+    const done: ScratchToTargetRun = JSON.parse(await fs.readFile(file, 'utf8'));
+    return done;
+  }
   await fs.mkdir(options.dir, { recursive: true });
   const network = options.network();
   const source = new SplitEpochs(options.train, options.evalsPerEpoch);
@@ -331,8 +322,7 @@ export async function runScratchToTarget(options: ScratchRunOptions): Promise<Sc
     trainer.dispose();
     disposeParams(network.params);
   }
-  const result: ScratchRunResult = {
-    phase: options.phase,
+  const result: ScratchToTargetRun = {
     lr: options.optim.lr,
     target: options.target,
     capEpochs: options.optim.epochs,
