@@ -102,19 +102,23 @@ export async function evaluateSnapshot(file: string, test: BatchSource): Promise
 
 // ------------------------------------------------------------------ fine-tuning trials
 
-export interface TrialOptions {
-  /** The trial's folder (trial.json, epoch1.safetensors, final.safetensors). */
+/** What every training run of the bench is given. */
+interface RunOptions {
+  /** The run's folder (its result file; a trial's snapshots). */
   dir: string;
   phase: string;
-  /** Builds the initial network (only called when the trial is not already done). */
+  /** Builds the initial network (only called when the run is not already done). */
   network: () => Network;
   train: BatchSource;
   val: BatchSource;
   optim: OptimConfig;
   seed: number;
+  signal?: AbortSignal;
+}
+
+export interface TrialOptions extends RunOptions {
   /** Keep the weights after the first epoch and at the end (for the test read later). */
   snapshots: boolean;
-  signal?: AbortSignal;
   onEpoch?: (epoch: number, trainLoss: number, seconds: number) => void;
 }
 
@@ -265,20 +269,11 @@ export async function teacherTop1(teacher: Teacher, source: BatchSource): Promis
   return n > 0 ? hits / n : NaN;
 }
 
-export interface ScratchRunOptions {
-  dir: string;
-  phase: string;
-  network: () => Network;
-  /** The full training source; it is validated `evalsPerEpoch` times per epoch. */
-  train: BatchSource;
-  val: BatchSource;
-  /** optim.epochs is the cap (the cosine schedule spans it). */
-  optim: OptimConfig;
-  seed: number;
+/** `train` (the whole pool) is validated `evalsPerEpoch` times per epoch; optim.epochs is the cap the cosine spans. */
+export interface ScratchRunOptions extends RunOptions {
   evalsPerEpoch: number;
   /** Stop at the first validation at or above this top-1. */
   target: number;
-  signal?: AbortSignal;
   onEval?: (epochs: number, top1: number) => void;
 }
 
