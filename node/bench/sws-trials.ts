@@ -78,7 +78,7 @@ export async function writeDevSplit(sourceDir: string, targetDir: string, valPer
 
 // ------------------------------------------------------------------ snapshots
 
-async function saveSnapshot(file: string, network: Network): Promise<void> {
+async function saveSnapshot(file: string, network: Pick<Network, 'config' | 'params'>): Promise<void> {
   await writeFileAtomic(file, encodeSafetensors(tensorsFromParams(network.params), { config: JSON.stringify(network.config) }));
 }
 
@@ -184,10 +184,8 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
         trainSecondsByEpoch.push(seconds);
         trainLossByEpoch.push(record.trainLoss);
         options.onEpoch?.(position.epoch - 1, record.trainLoss, seconds);
-        if (position.epoch === 1 && snapshotFiles) {
-          trainer.executor.syncWeights();
-          await saveSnapshot(snapshotFiles.epoch1, network);
-        }
+        // The live weights sit in the step executor (onnxruntime): bring them into the network first.
+        if (position.epoch === 1 && snapshotFiles) await saveSnapshot(snapshotFiles.epoch1, { config: network.config, params: await trainer.weights() });
         epochStart = performance.now();
       },
     },
@@ -202,7 +200,6 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
       if (!(error instanceof NonFiniteLossError)) throw error;
       diverged = error.message;
     }
-    trainer.executor.syncWeights();
     if (!diverged) {
       if (snapshotFiles) await saveSnapshot(snapshotFiles.final, network);
       const t0 = performance.now();
@@ -301,8 +298,8 @@ export async function runScratchToTarget(options: ScratchRunOptions): Promise<Sc
       afterStep: async () => (options.signal?.aborted ? 'stop' : undefined),
       afterEpoch: async () => {
         trainSecondsByEval.push((performance.now() - partStart) / 1000);
-        trainer.executor.syncWeights();
-        const metrics = await evaluate(network, options.val);
+        // Evaluated where the live weights are (the step executor), as the Trainer's own validation is.
+        const metrics = await evaluate(network, options.val, (n, batch) => trainer.executor.logits(n, batch));
         top1ByEval.push(metrics.top1);
         options.onEval?.(top1ByEval.length / options.evalsPerEpoch, metrics.top1);
         partStart = performance.now();

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_OPTIM, defaultViTConfig } from '../../../shared/config.js';
 import { createViT } from '../../../engine/model/vit.js';
-import type { BatchSource } from '../../../engine/train/loop.js';
+import { type BatchSource, Trainer } from '../../../engine/train/loop.js';
+import { disposeParams } from '../../../engine/model/vit.js';
 import { initBackend } from '../../../node/backends.js';
 import { makeLoaders, measurePreprocess, prepareData } from '../../../node/jobs/data.js';
 import { readIdxPair } from '../../../node/data/idx.js';
@@ -105,9 +106,18 @@ describe('trials', () => {
     expect(trial.val!.n).toBe(100);
     // The final snapshot is the network validation saw.
     expect((await evaluateSnapshot(trial.snapshots!.final, val)).top1).toBe(trial.val!.top1);
-    // After one epoch the weights were different.
+    // The epoch-1 snapshot holds the weights after epoch 1: the same run with the Trainer's
+    // own per-epoch validation (on the live weights in the step executor) sees the same.
+    const reference = createViT(config, 3);
+    const trainer = new Trainer({ phase: 'reference', network: reference, train, val, optim: options.optim, seed: 3 });
+    const { history } = await trainer.run();
+    trainer.dispose();
+    disposeParams(reference.params);
     const first = await evaluateSnapshot(trial.snapshots!.epoch1, val);
-    expect(first.loss).not.toBe(trial.val!.loss);
+    expect(first.top1).toBe(history[0]!.val!.top1);
+    expect(first.loss).toBeCloseTo(history[0]!.val!.loss, 5);
+    expect(history[1]!.val!.top1).toBe(trial.val!.top1);
+    expect(first.loss).not.toBeCloseTo(trial.val!.loss, 3);
     // Reused: nothing built or trained again.
     const again = await runTrial(options);
     expect(built).toBe(1);
@@ -139,5 +149,13 @@ describe('trials', () => {
     expect(capped.trainSecondsByEval).toHaveLength(4);
     // The capped run's first part is the reached run's only part (same seed, same batches).
     expect(capped.top1ByEval[0]).toBe(reached.top1ByEval[0]);
+    // Each validation is of the weights at that point: the Trainer validating every part agrees.
+    const reference = createViT(config, 3);
+    const trainer = new Trainer({ phase: 'reference', network: reference, train: new SplitEpochs(train, 4), val, optim: { ...base.optim, epochs: 4 }, seed: 3 });
+    const { history } = await trainer.run();
+    trainer.dispose();
+    disposeParams(reference.params);
+    expect(capped.top1ByEval).toEqual(history.map((h) => h.val!.top1));
+    expect(new Set(capped.top1ByEval).size).toBeGreaterThan(1);
   });
 });
