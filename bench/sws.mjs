@@ -89,7 +89,8 @@ const PLANS = {
     seeds: [0, 1, 2],
     lrSearch: { factor: 2, trials: 4, maxTrials: 8, centre: { scratch: 2e-3, sws: 5e-4, tleg: 5e-4, 'teacher-copy': 5e-4 } },
     fewImages: { teacher: 'cnn-onnx', limit: 1000, epochs: 3, depths: [2, 6], methods: ['sws', 'scratch'] },
-    cost: { teacher: 'cnn-onnx', depths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], capEpochs: 2, evalsPerEpoch: 4, lrCheckDepth: 4, lrMultipliers: [0.5, 1, 2] },
+    // Scratch to target: cosine over a 2-epoch cap; a size that misses runs again with 4.
+    cost: { teacher: 'cnn-onnx', depths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], capEpochs: [2, 4], evalsPerEpoch: 4, lrCheckDepth: 4, multiplierSearch: { factor: 2, maxTrials: 6 } },
     ablations: {
       teacher: 'cnn-onnx',
       depths: [2, 6],
@@ -118,7 +119,7 @@ const PLANS = {
     seeds: [0, 1, 2],
     lrSearch: { factor: 2, trials: 4, maxTrials: 5, centre: { scratch: 2e-3, sws: 5e-4, tleg: 5e-4, 'teacher-copy': 5e-4 } },
     fewImages: { teacher: 'cnn-onnx', limit: 200, epochs: 2, depths: [2], methods: ['sws', 'scratch'] },
-    cost: { teacher: 'cnn-onnx', depths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], capEpochs: 1, evalsPerEpoch: 2, lrCheckDepth: 2, lrMultipliers: [0.5, 1, 2] },
+    cost: { teacher: 'cnn-onnx', depths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], capEpochs: [1, 2], evalsPerEpoch: 2, lrCheckDepth: 2, multiplierSearch: { factor: 2, maxTrials: 5 } },
     ablations: {
       teacher: 'cnn-onnx',
       depths: [2],
@@ -228,6 +229,7 @@ const phaseSeconds = {};
  * from its file when another lane, or an earlier session, computed it).
  */
 async function phase(name, tasks) {
+  if (tasks.length === 0) return [];
   const t0 = Date.now();
   log(`▶ ${name}: ${tasks.length} task(s)`);
   const out = new Array(tasks.length);
@@ -559,20 +561,22 @@ async function main() {
     }
   }
   const poolLoaders = await loadersFor(poolSpec, seed0, preprocess);
-  const scratchTask = (depth, lr, target) => {
-    const dir = path.join(WORK, 'cost', `scratch-d${depth}-${hash({ lr, target, C, poolSpec, preprocess, batch: P.batchSize, warmup: P.finetune.warmupEpochs })}`);
-    return { name: `cost: scratch d${depth} at lr ${lr} to ${pct(target)}`, file: path.join(dir, 'result.json'), compute: () => trials.runScratchToTarget({
+  const scratchTask = (depth, lr, target, cap = C.capEpochs[0]) => {
+    const dir = path.join(WORK, 'cost', `scratch-d${depth}-${hash({ lr, target, cap, evals: C.evalsPerEpoch, poolSpec, preprocess, batch: P.batchSize, warmup: P.finetune.warmupEpochs })}`);
+    return { name: `cost: scratch d${depth} at lr ${lr} to ${pct(target)} (cap ${cap} epochs)`, file: path.join(dir, 'result.json'), compute: () => trials.runScratchToTarget({
       dir, phase: `scratch-to-target-d${depth}`,
       network: () => createViT(sizeConfig(depth), seed0),
-      train: poolLoaders.train, val: poolLoaders.val, optim: optim({ lr, epochs: C.capEpochs, warmupEpochs: P.finetune.warmupEpochs }), seed: seed0,
+      train: poolLoaders.train, val: poolLoaders.val, optim: optim({ lr, epochs: cap, warmupEpochs: P.finetune.warmupEpochs }), seed: seed0,
       evalsPerEpoch: C.evalsPerEpoch, target, signal: controller.signal,
       onEval: (epochs, top1) => log(`scratch d${depth} lr ${lr}: ${epochs.toFixed(2)} epochs → val ${pct(top1)} (target ${pct(target)})`),
     }) };
   };
-  // The long runs see ~14× more steps than the fine-tuning searches: a multiplier of the
-  // chosen scratch lr is picked at one depth on validation (fewest images to the target,
-  // then the best top-1) and applied at every depth.
-  const checkSpecs = skip.has('cost') ? [] : C.lrMultipliers.map((m) => ({ m, lr: stats.roundLr(chosenLr(C.teacher, 'scratch', C.lrCheckDepth) * m) }));
+  // The long runs see ~14× more steps than the fine-tuning searches: a multiplier of each
+  // depth's chosen scratch lr is searched at one depth on validation (×2 steps from ½, 1, 2,
+  // widened while the best is at an edge; best: fewest images to the target, then the
+  // higher top-1 there) and applied at every depth.
+  const checkLr = (m) => stats.roundLr(chosenLr(C.teacher, 'scratch', C.lrCheckDepth) * m);
+  const checkSpecs = skip.has('cost') ? [] : stats.initialLrGrid(1, C.multiplierSearch.factor).map((m) => ({ m, lr: checkLr(m) }));
   const ablationTasks = ablationSpecs.flatMap((v) => P.ablations.depths.map((depth) => {
     const lr = chosenLr(P.ablations.teacher, 'sws', depth);
     const dir = path.join(WORK, 'ablations', `${v.lg.key}-d${depth}-${hash({ lr, ft: P.finetune, seeds: P.seeds, testLimit: P.testLimit })}`);
@@ -602,18 +606,31 @@ async function main() {
   const costs = [];
   let costRuns = 0;
   if (!skip.has('cost')) {
-    const check = checkSpecs.map((c, i) => ({ multiplier: c.m, lr: c.lr, ...report.costSize({ depth: C.lrCheckDepth, params: 0, flopsPerImage: 0, sws: swsFor[C.lrCheckDepth], scratch: checkResults[i] }) }));
-    const bestCheck = [...check].sort((a, b) => (a.lowerBound - b.lowerBound) || (a.scratchImages - b.scratchImages) || (b.scratchBest - a.scratchBest))[0];
-    const multiplier = bestCheck.multiplier;
-    log(`cost: scratch lr multiplier ${multiplier} chosen at depth ${C.lrCheckDepth} on validation`);
-    const longTasks = [...C.depths].sort((a, b) => b - a).map((depth) => scratchTask(depth, stats.roundLr(chosenLr(C.teacher, 'scratch', nearest(depth)) * multiplier), swsFor[depth].val));
-    const longResults = await phase('scratch to target', longTasks);
-    costRuns = swsTasks.length + checkSpecs.length + longTasks.filter((t) => !phaseA.some((a) => a.file === t.file)).length;
-    const byDepth = new Map([...C.depths].sort((a, b) => b - a).map((depth, i) => [depth, longResults[i]]));
+    const checkSize = (run) => report.costSize({ depth: C.lrCheckDepth, params: 0, flopsPerImage: 0, sws: swsFor[C.lrCheckDepth], scratch: run });
+    const check = checkSpecs.map((c, i) => ({ multiplier: c.m, lr: c.lr, run: checkResults[i] }));
+    const scored = () => check.map((c) => ({ lr: c.multiplier, val: report.scratchRunScore(checkSize(c.run)) }));
+    const searchOptions = { factor: C.multiplierSearch.factor, trials: 3, maxTrials: C.multiplierSearch.maxTrials };
+    for (let next = stats.nextLr(scored(), searchOptions); next !== null; next = stats.nextLr(scored(), searchOptions)) {
+      const [run] = await phase(`scratch lr check ×${next}`, [scratchTask(C.lrCheckDepth, checkLr(next), targetAt(C.lrCheckDepth))]);
+      check.push({ multiplier: next, lr: checkLr(next), run });
+    }
+    const multiplier = stats.bestTrial(scored()).lr;
+    log(`cost: scratch lr multiplier ${multiplier} chosen at depth ${C.lrCheckDepth} on validation (of ${check.map((c) => c.multiplier).sort((a, b) => a - b).join(', ')})`);
+    const depthsLongFirst = [...C.depths].sort((a, b) => b - a);
+    const lrAt = (depth) => stats.roundLr(chosenLr(C.teacher, 'scratch', nearest(depth)) * multiplier);
+    const longTasks = depthsLongFirst.map((depth) => scratchTask(depth, lrAt(depth), swsFor[depth].val));
+    const byDepth = new Map((await phase('scratch to target', longTasks)).map((run, i) => [depthsLongFirst[i], run]));
+    // A size that missed its target within the cap runs again, from scratch, with the longer cap.
+    const missed = depthsLongFirst.filter((depth) => byDepth.get(depth).top1ByEval.every((top1) => top1 < swsFor[depth].val));
+    const retryTasks = C.capEpochs.length > 1 ? missed.map((depth) => scratchTask(depth, lrAt(depth), swsFor[depth].val, C.capEpochs[1])) : [];
+    (await phase('scratch to target, longer cap', retryTasks)).forEach((run, i) => byDepth.set(missed[i], run));
+    costRuns = swsTasks.length + check.length + longTasks.filter((t) => !phaseA.some((a) => a.file === t.file)).length + retryTasks.length;
     const sizes = C.depths.map((depth) => report.costSize({ depth, params: mainCell(C.teacher, 'sws', depth)?.params ?? paramsOf(sizeConfig(depth)), flopsPerImage: flops.vitTrainFlops(sizeConfig(depth)), sws: swsFor[depth], scratch: byDepth.get(depth) }));
     const cost = report.measuredCost({ teacher: C.teacher, learngene: costLg.cost, teacherTraining: { flops: teacherCost[C.teacher].flops, seconds: teacherCost[C.teacher].seconds }, learngeneParams: costLg.learngeneParams, sizes });
-    cost.scratchLrCheck = { depth: C.lrCheckDepth, chosenMultiplier: multiplier, interior: stats.isInterior(multiplier, C.lrMultipliers), tried: check.map((c) => ({ multiplier: c.multiplier, lr: c.lr, reachedAtEpochs: c.reachedAtEpochs, best: c.scratchBest })) };
-    if (!cost.scratchLrCheck.interior) notes.push(`Cost experiment: the scratch lr multiplier chosen at depth ${C.lrCheckDepth} (${multiplier}) is at the edge of ${C.lrMultipliers.join(', ')}.`);
+    const multipliers = check.map((c) => c.multiplier);
+    cost.scratchLrCheck = { depth: C.lrCheckDepth, chosenMultiplier: multiplier, interior: stats.isInterior(multiplier, multipliers), tried: check.map((c) => { const z = checkSize(c.run); return { multiplier: c.multiplier, lr: c.lr, reachedAtEpochs: z.reachedAtEpochs, best: z.scratchBest }; }) };
+    cost.scratchRetried = missed;
+    if (!cost.scratchLrCheck.interior) notes.push(`Cost experiment: the scratch lr multiplier chosen at depth ${C.lrCheckDepth} (${multiplier}) is at the edge of ${[...multipliers].sort((a, b) => a - b).join(', ')} (the search stopped at ${C.multiplierSearch.maxTrials} trials).`);
     costs.push(cost);
   } else notes.push('The cost experiment was skipped (--skip cost): no measured cost ratio.');
 
@@ -716,7 +733,7 @@ function recipe(r, P) {
     `Learning rates: every (method, depth) gets the same search on seed 0: a ×${P.lrSearch.factor} grid of 3 around a prior centre (scratch ${P.lrSearch.centre.scratch}, inherited weights ${P.lrSearch.centre.sws}), one more step beyond the better edge (${P.lrSearch.trials} trials each), then further steps only while the best is still at an edge (at most ${P.lrSearch.maxTrials}). Chosen: the highest validation top-1 after the last epoch. The chosen rate then runs at seeds ${P.seeds.slice(1).join(', ')} too.`,
     `Seeds ${P.seeds.join(', ')}: each picks the fine-tuning subset, the batch order and every fresh initialization (scratch, fresh heads). Intervals: mean ± t(0.975, n−1)·sd/√n over the seeds; differences are paired by seed, and a difference is called only when its 95% interval excludes 0. Teachers and learngenes are trained once (seed ${P.seeds[0]}), so the intervals do not include their training noise.`,
     `Few images per class: the CNN teacher's learngene, ${n(P.fewImages.limit)} fine-tuning images (${P.fewImages.limit / 10} per class), ${P.fewImages.epochs} epochs, depths ${P.fewImages.depths.join(', ')}, methods ${P.fewImages.methods.join(', ')}, the same search and seeds.`,
-    `Cost: sizes = depths ${P.cost.depths.join(', ')} grown from the ${P.cost.teacher} SWS learngene and fine-tuned once (seed ${P.seeds[0]}; the lr chosen at that depth, or at the nearest searched depth). Scratch: the same size trained on the whole pool (cosine over a cap of ${P.cost.capEpochs} epochs, validated every 1/${P.cost.evalsPerEpoch} epoch) until its validation top-1 reaches the SWS descendant's; its lr is the depth's chosen scratch lr times a multiplier from {${P.cost.lrMultipliers.join(', ')}} chosen at depth ${P.cost.lrCheckDepth} on validation.`,
+    `Cost: sizes = depths ${P.cost.depths.join(', ')} grown from the ${P.cost.teacher} SWS learngene and fine-tuned once (seed ${P.seeds[0]}; the lr chosen at that depth, or at the nearest searched depth). Scratch: the same size trained on the whole pool (cosine over a cap of ${P.cost.capEpochs[0]} epochs, validated every 1/${P.cost.evalsPerEpoch} epoch) until its validation top-1 reaches the SWS descendant's; a size that misses runs again from scratch with a ${P.cost.capEpochs[1]}-epoch cap, and the run that reached counts (the missed one is not charged). Its lr is the depth's chosen scratch lr (nearest searched depth) times a multiplier searched at depth ${P.cost.lrCheckDepth} on validation (${r.costs[0] ? `tried ${[...r.costs[0].scratchLrCheck.tried.map((t) => t.multiplier)].sort((a, b) => a - b).join(', ')}; chosen ${r.costs[0].scratchLrCheck.chosenMultiplier}` : 'not run'}): ×${P.cost.multiplierSearch.factor} steps from ½, 1, 2, widened while the best is at an edge; best = fewest images to the target, then the higher top-1 there.`,
     `Ablations: learngenes distilled from the ${P.ablations.teacher} teacher with one setting changed (same budget), descendants at depth ${P.ablations.depths.join(', ')} fine-tuned at the lr the main search chose for SWS there, seeds ${P.seeds.join(', ')}.`,
   ];
 }
@@ -729,8 +746,8 @@ function trimmed(P) {
     'TLEG is compared with the CNN teacher only; the ViT teacher\'s table compares SWS with teacher-copy and scratch.',
     'The learning-rate search runs on seed 0; seeds 1 and 2 reuse the chosen rate. Warm-up, epochs, batch size and the teachers\' and Aux-Nets\' learning rates were fixed in advance, not searched (none was chosen by looking at test).',
     'Teachers and learngenes were trained once; the intervals cover fine-tuning noise only.',
-    'Ablations at one depth, at the lr searched for the reference learngene (not searched again per variant).',
-    `The cost experiment uses the ${P.cost.teacher} teacher only; scratch runs are capped at ${P.cost.capEpochs} epochs of the pool (a size that does not reach the target counts as a lower bound).`,
+    `Ablations at depth ${P.ablations.depths.join(' and ')}, at the lr searched for the reference learngene there (not searched again per variant).`,
+    `The cost experiment uses the ${P.cost.teacher} teacher only; a scratch size that reaches its target with neither cap (${P.cost.capEpochs.join(', then ')} epochs of the pool) counts as a lower bound.`,
   ];
 }
 

@@ -19,8 +19,11 @@ import {
   costSize,
   type CostSize,
   measuredCost,
+  initializationFindings,
   paperClaims,
   regimeFindings,
+  scratchRunScore,
+  sizesForRatio,
   renderCostSvg,
   renderMarkdown,
   renderSvg,
@@ -134,6 +137,7 @@ describe('measured cost', () => {
     expect(hit.scratchFlops).toBe(3000 * vitTrainFlops(FM(2)));
     expect(hit.scratchSeconds).toBe(9);
     expect(hit.poolImages).toBe(4000);
+    expect(hit.capEpochs).toBe(2);
     expect(hit.lowerBound).toBe(false);
     expect(hit.swsFlops).toBe(800 * vitTrainFlops(FM(2)));
     const miss = size(2, 0.95, [0.5, 0.7, 0.8, 0.9]);
@@ -141,6 +145,17 @@ describe('measured cost', () => {
     expect(miss.lowerBound).toBe(true);
     expect(miss.scratchImages).toBe(4000);
     expect(miss.scratchBest).toBe(0.9);
+  });
+
+  it('ranks scratch runs for the lr choice: reached beats missed, fewer images first, then the top-1 there', () => {
+    const at = (curve: number[]) => scratchRunScore(size(2, 0.8, curve));
+    // Reached after 3 of 8 evaluations (0.75 of the 2-epoch cap): 2 − 3000/8000 + 0.8/1000.
+    expect(at([0.5, 0.7, 0.8, 0.9])).toBeCloseTo(2 - 3000 / 8000 + 0.8 / 1000, 12);
+    expect(at([0.5, 0.8])).toBeGreaterThan(at([0.5, 0.7, 0.8]));
+    expect(at([0.5, 0.7, 0.85])).toBeGreaterThan(at([0.5, 0.7, 0.8]));
+    // Missed: its best top-1, below any run that reached.
+    expect(at([0.5, 0.79])).toBe(0.79);
+    expect(at([0.5, 0.79])).toBeLessThan(at([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.8]));
   });
 
   it('ratios with and without the teacher, by number of sizes, break-even, parameters stored', () => {
@@ -169,6 +184,11 @@ describe('measured cost', () => {
     // Fine-tuning dearer than scratch per size: the learngene never pays for itself.
     const never = measuredCost({ teacher: 'cnn-onnx', learngene, teacherTraining: teacher, learngeneParams: lgParams, sizes: [costSize({ depth: 1, params: 1, flopsPerImage: 1, sws: { lr: 1, val: 0.5, images: 5000, trainSeconds: 1 }, scratch: scratchRun(0.5, [0.6]) })] });
     expect(never.breakEvenSizes).toBeNull();
+    // k·S / (L + k·F) = r  ⇔  k = r·L / (S − r·F), with S and F the mean per-size costs.
+    const s = scratchFlops / 2;
+    const f = ftFlops / 2;
+    expect(sizesForRatio(c, 2)).toBeCloseTo((2 * 1e11) / (s - 2 * f), 9);
+    expect(sizesForRatio(c, s / f + 1)).toBeNull();
   });
 });
 
@@ -258,6 +278,14 @@ describe('ablations, acceptance, claims', () => {
     const c = r.costs[0]!;
     expect(lines[2]).toContain(`to ≥ ${c.bySizes.at(-1)!.costRatio.toFixed(2)}× for 10`);
     expect(lines[2]).toContain(`tends to ≥ ${(c.scratch.flops / c.finetune.flops).toFixed(1)}×`);
+  });
+
+  it('says where SWS is ahead of, behind or level with the other initializations', () => {
+    const lines = initializationFindings(synthetic().comparisons);
+    expect(lines).toHaveLength(2);
+    // CNN: SWS − TLEG at the end +0.01, +0.01, 0 → level; after 1 epoch +0.02, +0.01, +0.02 → ahead.
+    expect(lines[0]).toBe('CNN teacher (ONNX), SWS − TLEG: at the end d2 +0.67, d4 +0.67 — level (interval includes 0) at depth 2, 4; after 1 epoch d2 +1.67, d4 +1.67 — ahead at depth 2, 4.');
+    expect(lines[1]).toMatch(/^ViT teacher, SWS − teacher-copy: at the end d2 \+0\.00, d4 \+0\.00 — level/);
   });
 
   it('counts the trial budget per method, a shared scratch search once', () => {
