@@ -5,8 +5,9 @@
 //    or CoreML. `auto` takes a GPU EP only when it has a real adapter and its probe step
 //    runs faster than the CPU EP's.
 //  - TensorFlow.js (the fallback, and the parity oracle in tests): tfjs-node-gpu and
-//    tfjs-node (optional dependencies: absent or broken, reported with the reason and
-//    skipped), wasm (our SIMD kernels) and cpu (always shipped).
+//    tfjs-node (opt-in: not installed by `npm ci`, each downloads a libtensorflow build;
+//    absent or broken, reported with how to add it and skipped), wasm (our SIMD kernels)
+//    and cpu (always shipped).
 
 import '../engine/tf-env.js';
 import { BACKEND_NAMES, type BackendName } from '../shared/api.js';
@@ -90,8 +91,8 @@ async function loadTensorflow(gpu: boolean): Promise<true | string> {
   const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
   if (!isInstalled(pkg)) {
     return gpu
-      ? 'tfjs-node-gpu not installed (optional; needs Linux x64 with CUDA 11.2 and cuDNN 8.1: npm install @tensorflow/tfjs-node-gpu)'
-      : 'tfjs-node not installed (optional: npm install @tensorflow/tfjs-node; its install downloads libtensorflow)';
+      ? 'tfjs-node-gpu not installed (opt-in, Linux x64 with CUDA 11.2 and cuDNN 8.1; add it with: npm install @tensorflow/tfjs-node-gpu, which downloads libtensorflow with CUDA, about 400 MB)'
+      : 'tfjs-node not installed (opt-in; add it with: npm install @tensorflow/tfjs-node, which downloads libtensorflow for this CPU, about 100 MB)';
   }
   tensorflowLoad ??= import(pkg).then(
     () => ({ gpu }),
