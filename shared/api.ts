@@ -198,6 +198,11 @@ export interface SubmitOptions {
    * replaced either way. Browser mode never allows it.
    */
   force?: boolean;
+  /**
+   * Write to the first free version of the output (`out`, `out-2`, `out-3` …) instead of
+   * replacing what is there; the result names where it went. The studio's choice.
+   */
+  newVersion?: boolean;
 }
 
 /** An image to classify: a file (PNG, JPEG, …), or one image of a dataset's split by its index. */
@@ -589,6 +594,7 @@ export const SUBMIT_OPTIONS_SCHEMA: Schema = {
     checkpointEvery: { ...INT_FROM_0, optional: true },
     backend: { type: 'string', oneOf: BACKEND_CHOICES, noun: 'backend', optional: true },
     force: { type: 'boolean', optional: true },
+    newVersion: { type: 'boolean', optional: true },
   },
 };
 
