@@ -39,6 +39,8 @@ export interface BackendStatus {
   /** ms of the probe's training step here and on the CPU EP (onnxruntime backends). */
   probeStepMs?: number;
   cpuProbeStepMs?: number;
+  /** Measured training GFLOP/s (onnxruntime backends; node/train/onnx-probe.ts), for cost estimates. */
+  trainGflops?: number;
   /** What `auto` picks (set by detectBackends). */
   default?: boolean;
 }
@@ -149,7 +151,8 @@ function onnxProbeCacheFile(): string {
 /** What an EP's answer depends on: the onnxruntime build, the GPU driver selection, the cores. */
 function onnxProbeKey(backend: OnnxBackendName): string {
   const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'CUDA_VISIBLE_DEVICES', 'LEARNGENE_THREADS'].map((k) => `${k}=${process.env[k] ?? ''}`).join(';');
-  return `${backend}|${ortVersion()}|${os.platform()}-${os.arch()}|${os.cpus()[0]?.model ?? ''}|${env}`;
+  // v2: answers carry trainGflops.
+  return `v2|${backend}|${ortVersion()}|${os.platform()}-${os.arch()}|${os.cpus()[0]?.model ?? ''}|${env}`;
 }
 
 /** Whether an EP can exist in this build at all (no child process needed to say no). */
@@ -207,6 +210,7 @@ async function probeOnnx(backend: OnnxBackendName, context: ProbeContext = {}): 
   const status: BackendStatus = { name: backend, engine: 'onnxruntime', gpu, usable: result.usable, detail: `onnxruntime ${ortVersion()} · ${result.detail}` };
   if (result.stepMs !== undefined) status.probeStepMs = result.stepMs;
   if (result.cpuStepMs !== undefined) status.cpuProbeStepMs = result.cpuStepMs;
+  if (result.trainGflops !== undefined) status.trainGflops = result.trainGflops;
   if (!result.usable || !gpu) return status;
   if (emulatedGpu(backend)) {
     status.emulated = true;

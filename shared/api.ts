@@ -302,6 +302,8 @@ export interface BackendInfo {
   emulated?: boolean;
   /** What jobs on `auto` run on. */
   default?: boolean;
+  /** Measured training throughput in GFLOP/s (shared/flops.ts counting), when measured: what cost estimates use. */
+  trainGflops?: number;
 }
 
 export interface ProjectInfo {

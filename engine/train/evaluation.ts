@@ -29,6 +29,23 @@ export function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
+/**
+ * A training batch's running metrics from its logits [B·K]: `trainTop1`, the share whose
+ * arg-max is the label, and with a teacher `agreement`, the share where student and
+ * teacher pick the same class (distillation's progress in one number).
+ */
+export function batchAgreement(logits: Float32Array, labels: ArrayLike<number>, teacher: Float32Array | null, numClasses: number): { trainTop1: number; agreement?: number } {
+  const n = labels.length;
+  let correct = 0;
+  let agree = 0;
+  for (let i = 0; i < n; i++) {
+    const student = argmax(logits.subarray(i * numClasses, (i + 1) * numClasses));
+    if (student === labels[i]) correct++;
+    if (teacher && student === argmax(teacher.subarray(i * numClasses, (i + 1) * numClasses))) agree++;
+  }
+  return { trainTop1: n ? correct / n : 0, ...(teacher ? { agreement: n ? agree / n : 0 } : {}) };
+}
+
 export class EvaluationTally {
   /** confusion[true][predicted], row-major C×C. */
   private readonly counts: Int32Array;

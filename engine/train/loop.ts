@@ -180,7 +180,7 @@ export class Trainer {
         const step = this.position.step;
         const batch = await train.batch(epoch, step);
         const lr = learningRateAt(schedule, this.position.globalStep);
-        const losses = await this.trainStep(batch, lr);
+        const { trainTop1, agreement, ...losses } = await this.trainStep(batch, lr);
         lossSum += losses.total!;
         lossCount += 1;
         this.position.step += 1;
@@ -199,6 +199,8 @@ export class Trainer {
           stepsPerEpoch: train.stepsPerEpoch,
           losses,
           lr,
+          ...(trainTop1 !== undefined ? { trainTop1 } : {}),
+          ...(agreement !== undefined ? { agreement } : {}),
           imagesPerSec,
           etaSeconds: secondsPerStep * (totalSteps - this.position.globalStep),
         });
