@@ -135,23 +135,32 @@ export const COMMANDS: Record<string, Command> = {
   import: {
     spec: {
       name: 'import',
-      summary: 'import a timm, Hugging Face or torchvision ViT checkpoint (safetensors) as a teacher',
-      usage: 'learngene import <file or folder> --out T [--heads N]',
+      summary: 'import a timm, Hugging Face or torchvision ViT checkpoint (safetensors) as a teacher, or an Aux-Net of the official SWS code as a learngene',
+      usage: 'learngene import <file or folder> --out T [--heads N] [--stages 3,3,4,3,3]',
       options: {
-        out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
+        out: { kind: 'string', meta: 'PATH', help: 'model (or learngene) folder, or .safetensors file, to write', required: true },
         heads: { kind: 'int', help: 'attention heads (else config.json beside the file, else dim/64)', min: 1 },
+        stages: { kind: 'int-list', meta: 'LIST', help: 'an SWS-code Aux-Net: layers per stage (its repeated_times_schedule; not in its checkpoints)', min: 1 },
         ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       positionals: [{ name: 'checkpoint', required: true }],
-      examples: ['learngene import ~/Downloads/vit_small_patch16_224/ --out models/vit-s', 'learngene import model.safetensors --heads 4 --out models/teacher'],
+      examples: [
+        'learngene import ~/Downloads/vit_small_patch16_224/ --out models/vit-s',
+        'learngene import model.safetensors --heads 4 --out models/teacher',
+        'learngene import aux-deit-small.safetensors --stages 3,3,4,3,3 --heads 6 --out models/learngene-imagenet',
+      ],
     },
     async run({ values, positionals }, io) {
-      const request: ImportRequest = { kind: 'import', source: positionals[0]!, out: values.out as string, ...(values.heads !== undefined ? { heads: values.heads as number } : {}) };
+      const request: ImportRequest = {
+        kind: 'import', source: positionals[0]!, out: values.out as string,
+        ...(values.heads !== undefined ? { heads: values.heads as number } : {}),
+        ...(values.stages !== undefined ? { stages: values.stages as number[] } : {}),
+      };
       const { result } = await runRequest(request, 'import', ephemeralRun(values, io));
       const c = result.config;
       const lines = [
-        `imported ${result.source} (${result.naming} naming) → ${result.file}`,
+        result.naming === 'sws-reference' ? `imported the SWS-code Aux-Net ${result.source} as a learngene → ${result.file}` : `imported ${result.source} (${result.naming} naming) → ${result.file}`,
         `  ViT ${c.imageSize}px, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, ${c.pooling} pooling, ${c.numClasses} classes`,
         ...result.notes.map((n) => `  note: ${n}`),
       ];
@@ -162,17 +171,21 @@ export const COMMANDS: Record<string, Command> = {
   export: {
     spec: {
       name: 'export',
-      summary: 'export a model as ONNX, a TensorFlow.js graph model, or timm-named safetensors',
-      usage: 'learngene export --model M --format onnx|tfjs|timm --out P',
+      summary: 'export a model as ONNX, a TensorFlow.js graph model or timm-named safetensors; a learngene in the official SWS code\'s layout',
+      usage: 'learngene export --model M --format onnx|tfjs|timm --out P   |   learngene export --model LG --format sws-reference --out DIR',
       options: {
-        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too)', required: true },
-        format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm', required: true },
+        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too); for sws-reference a learngene', required: true },
+        format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm | sws-reference', required: true },
         out: { kind: 'string', meta: 'PATH', help: 'output (ONNX: a .onnx file or a folder; tfjs and timm: a folder)', required: true },
         heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
         ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
-      examples: ['learngene export --model models/des-6 --format onnx --out exports/des-6.onnx', 'learngene export --model models/des-6 --format timm --out exports/des-6-timm'],
+      examples: [
+        'learngene export --model models/des-6 --format onnx --out exports/des-6.onnx',
+        'learngene export --model models/des-6 --format timm --out exports/des-6-timm',
+        'learngene export --model models/learngene --format sws-reference --out exports/learngene-sws',
+      ],
     },
     async run({ values }, io) {
       const format = values.format as string;

@@ -129,8 +129,10 @@ export interface EvaluateRequest {
 
 export interface ExportRequest {
   kind: 'export';
+  /** A model; for 'sws-reference' a learngene. */
   model: string;
-  format: 'onnx' | 'tfjs' | 'timm';
+  /** 'sws-reference': a learngene in the official SWS code's layout (engine/export/sws-reference.ts). */
+  format: 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
   out: string;
   /** Attention heads of a foreign checkpoint without config.json. */
   heads?: number;
@@ -141,6 +143,8 @@ export interface ImportRequest {
   source: string;
   out: string;
   heads?: number;
+  /** Layers per stage of an Aux-Net checkpoint of the official SWS code (it does not record them). */
+  stages?: number[];
 }
 
 export type JobRequest =
@@ -538,8 +542,8 @@ const REQUEST_FIELDS = {
     kind: { type: 'string', oneOf: ['evaluate'] }, model: PATH, data: DATA_SCHEMA, split: { type: 'string', oneOf: ['test', 'val'] },
     mistakes: { type: 'number', integer: true, min: 0, max: 10_000, optional: true },
   },
-  export: { kind: { type: 'string', oneOf: ['export'] }, model: PATH, format: { type: 'string', oneOf: ['onnx', 'tfjs', 'timm'] }, out: PATH, heads: { ...INT_FROM_1, optional: true } },
-  import: { kind: { type: 'string', oneOf: ['import'] }, source: PATH, out: PATH, heads: { ...INT_FROM_1, optional: true } },
+  export: { kind: { type: 'string', oneOf: ['export'] }, model: PATH, format: { type: 'string', oneOf: ['onnx', 'tfjs', 'timm', 'sws-reference'] }, out: PATH, heads: { ...INT_FROM_1, optional: true } },
+  import: { kind: { type: 'string', oneOf: ['import'] }, source: PATH, out: PATH, heads: { ...INT_FROM_1, optional: true }, stages: { ...LAYER_COUNTS, optional: true } },
 } as const satisfies { [K in JobKind]: Record<keyof Extract<JobRequest, { kind: K }>, Field> };
 
 export const REQUEST_SCHEMA: Schema = {

@@ -168,7 +168,7 @@ export interface DemoResult {
 
 export interface ExportResult {
   kind: 'export';
-  format: 'onnx' | 'tfjs' | 'timm';
+  format: 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
   /** Every file written, absolute. */
   files: string[];
   /** Things the target format cannot express exactly, or assumptions made. */
@@ -181,7 +181,7 @@ export interface ImportResult {
   file: string;
   /** The checkpoint read. */
   source: string;
-  /** Parameter naming detected: timm, hf, torchvision or learngene. */
+  /** Parameter naming detected: timm, hf, torchvision, learngene, or sws-reference (then `file` is a learngene). */
   naming: string;
   config: ViTConfig;
   /** Import assumptions (heads guessed, head dropped …). */

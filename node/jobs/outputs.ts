@@ -16,7 +16,7 @@ import { decodeOnnx } from '../export/onnx.js';
 /** Largest safetensors header we read to recognise a file (ours are a few kB). */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** Files that accompany one of our artifacts in its folder. */
-const SIDECARS = [/^config\.json$/, /^learngene\.json$/, /^group\d+-shard\d+of\d+\.bin$/];
+const SIDECARS = [/^config\.json$/, /^learngene\.json$/, /^sws-reference\.json$/, /^group\d+-shard\d+of\d+\.bin$/];
 /** Leftovers of an interrupted atomic write of ours (node/fs/atomic.ts tempName). */
 const OUR_TEMP = /^\..+\.tmp-\d+-[0-9a-f]{8}(\.old)?$/;
 

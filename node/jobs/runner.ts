@@ -12,7 +12,7 @@ import { runEvaluate } from './evaluate-job.js';
 import { runDistill, runGrow } from './sws-jobs.js';
 import { runCompare, runDemo } from './compare.js';
 import { exportModel } from '../export/index.js';
-import { importModel } from '../import.js';
+import { importModel, importSwsReference, isSwsReferenceCheckpoint } from '../import.js';
 import { disposeParams } from '../../engine/model/vit.js';
 
 export type JobHandler<K extends JobKind = JobKind> = (request: Extract<JobRequest, { kind: K }>, ctx: JobContext) => Promise<JobResults[K]>;
@@ -29,6 +29,10 @@ const handlers: Handlers = {
   demo: runDemo,
   export: (request) => exportModel(request.model, request.format, request.out, request.heads !== undefined ? { heads: request.heads } : {}),
   import: async (request) => {
+    if (await isSwsReferenceCheckpoint(request.source)) {
+      const lg = await importSwsReference(request.source, { out: request.out, ...(request.stages ? { stages: request.stages } : {}), ...(request.heads !== undefined ? { heads: request.heads } : {}) });
+      return { kind: 'import', file: lg.file, source: lg.source, naming: 'sws-reference', config: lg.config, notes: [`an SWS learngene, stages ${lg.stages.join(',')}`, ...lg.notes], sha256: lg.sha256 };
+    }
     const imported = await importModel(request.source, { out: request.out, ...(request.heads !== undefined ? { heads: request.heads } : {}) });
     disposeParams(imported.network.params);
     return { kind: 'import', file: imported.savedTo ?? request.out, source: imported.file, naming: imported.naming, config: imported.meta.config, notes: imported.notes, sha256: imported.sha256 };
