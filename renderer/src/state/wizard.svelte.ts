@@ -25,7 +25,8 @@ export const STEPS: { id: StepId; title: string; hint: string }[] = [
 
 export type DatasetInfo = Extract<InspectResult, { kind: 'dataset' }>;
 export type ModelInfo = Extract<InspectResult, { kind: 'model' }>;
-export type ExportFormat = ExportRequest['format'];
+/** Formats of a model export (a learngene goes out as 'sws-reference'). */
+export type ExportFormat = Exclude<ExportRequest['format'], 'sws-reference'>;
 
 export interface TeacherForm {
   depth: number;
@@ -157,6 +158,8 @@ class Wizard {
   // --- Export -----------------------------------------------------------------------
   exportSelected = $state<Record<string, boolean>>({});
   exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, tfjs: false, timm: false });
+  /** Also the learngene, in the official SWS code's layout (to grow descendants with that PyTorch code). */
+  exportLearngene = $state(false);
   exportJobIds = $state<string[]>([]);
 
   // --- Paths ------------------------------------------------------------------------
@@ -503,6 +506,7 @@ class Wizard {
         out.push({ kind: 'export', model: model.path, format, out: target });
       }
     }
+    if (this.exportLearngene && this.learngenePath) out.push({ kind: 'export', model: this.learngenePath, format: 'sws-reference', out: joinPath(this.projectDir, 'exports', 'learngene-sws') });
     return out;
   });
 
