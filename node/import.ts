@@ -85,6 +85,13 @@ async function locateCheckpoint(inputPath: string): Promise<CheckpointFiles> {
       if (found.length > 1) throw new FormatError(inputPath, `holds several .safetensors files (${found.join(', ')}); pass the one to import`);
       files = [path.join(dir, found[0]!)];
     }
+  } else if (/\.index\.json$/i.test(inputPath)) {
+    // A sharded checkpoint named by its index (model.safetensors.index.json): the shards it lists.
+    dir = path.dirname(inputPath);
+    const index = await readJsonIfPresent(inputPath);
+    const weightMap = (index?.value as { weight_map?: Record<string, string> } | undefined)?.weight_map;
+    if (!weightMap || Object.keys(weightMap).length === 0) throw new FormatError(inputPath, 'is not a safetensors index (no "weight_map" of tensor name → shard file)');
+    files = [...new Set(Object.values(weightMap))].sort().map((f) => path.join(dir, f));
   } else {
     dir = path.dirname(inputPath);
     files = [inputPath];

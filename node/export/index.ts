@@ -305,6 +305,6 @@ export async function describeModelForInspect(modelPath: string): Promise<ModelD
     return describeSafetensors(modelPath);
   }
   if (modelPath.endsWith('.onnx')) return describeOnnxFile(modelPath);
-  if (modelPath.endsWith('.json')) return describeTfjs(modelPath);
+  if (modelPath.endsWith('.json') && !/\.index\.json$/i.test(modelPath)) return describeTfjs(modelPath);
   return describeSafetensors(modelPath);
 }
