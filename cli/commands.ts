@@ -224,7 +224,8 @@ export const COMMANDS: Record<string, Command> = {
       const statuses = await backend.backends();
       const chosen = statuses.find((s) => s.default) ?? null;
       const width = Math.max(...statuses.map((s) => s.name.length));
-      const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}`);
+      const speed = (s: (typeof statuses)[number]) => (s.usable && s.trainGflops ? ` · trains at ${s.trainGflops.toFixed(1)} GFLOP/s here` : '');
+      const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}${speed(s)}`);
       lines.push('', chosen ? `* default: ${chosen.name} (override with --backend)` : 'no usable backend');
       return { text: lines.join('\n'), json: { backends: statuses, default: chosen?.name ?? null } };
     },
