@@ -25,31 +25,18 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gitState, packageVersion, root } from './common.mjs';
-
-const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
-const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+import { BENCH_OPTIONS, benchRun, fashionMnistDir, machineFacts, printHeaderHelp, root } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    data: { type: 'string' },
-    work: { type: 'string' },
-    out: { type: 'string' },
+    ...BENCH_OPTIONS,
     plan: { type: 'string' },
     skip: { type: 'string', default: '' },
-    fresh: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
   },
 });
-if (args.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 25).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
+if (args.help) printHeaderHelp(import.meta.url, 25);
 
 const MODE = args.quick ? 'quick' : 'full';
 const skip = new Set(args.skip.split(',').filter(Boolean));
@@ -107,73 +94,8 @@ const PLAN = args.plan ? merge(PLANS[MODE], JSON.parse(args.plan.trim().startsWi
 
 // ------------------------------------------------------------------------------ helpers
 
-const started = Date.now();
-const loadStart = os.loadavg();
-const loadSamples = [];
-const loadTimer = setInterval(() => loadSamples.push({ at: new Date().toISOString().slice(11, 19), load1: Math.round(os.loadavg()[0] * 100) / 100 }), 60_000);
-loadTimer.unref();
-
-const elapsed = () => {
-  const s = Math.round((Date.now() - started) / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-};
-function log(message) {
-  process.stderr.write(`[sws ${elapsed()}] ${message}\n`);
-}
-const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
+const { started, loadStart, log, pct, controller, contextFor, jobSeconds, timed, loadAverage, runMain } = benchRun('sws', WORK);
 const hash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
-
-async function checkData() {
-  const dir = args.data ?? SYSTEM_FASHION_MNIST;
-  const missing = [];
-  for (const name of IDX_FILES) if (!existsSync(path.join(dir, name)) && !existsSync(path.join(dir, `${name}.gz`))) missing.push(name);
-  if (missing.length > 0) {
-    throw new Error(`Fashion-MNIST not found: ${dir} lacks ${missing.join(', ')}(.gz). Install the Debian package dataset-fashion-mnist (.ci/run does: apt-get install dataset-fashion-mnist) or pass --data DIR with the four IDX files.`);
-  }
-  return dir;
-}
-
-const controller = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  if (interrupts > 1) process.exit(130);
-  log('interrupted: checkpointing the current phase (Ctrl-C again to quit at once); run the same command again to resume');
-  controller.abort();
-});
-
-/** A JobContext whose phases live in WORK/<name>/ (resumable, reused when finished). */
-function contextFor(name) {
-  let lastStepLog = 0;
-  return {
-    runDir: path.join(WORK, name),
-    checkpointEvery: 300,
-    signal: controller.signal,
-    emit(event) {
-      if (event.type === 'epoch') {
-        log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs}: loss ${event.trainLoss.toFixed(4)} · test top-1 ${pct(event.val.top1)} (${event.seconds.toFixed(1)} s)`);
-      } else if (event.type === 'step') {
-        const now = Date.now();
-        if (now - lastStepLog > 60_000) {
-          lastStepLog = now;
-          log(`${name} [${event.phase}] epoch ${event.epoch + 1}/${event.epochs} step ${event.step + 1}/${event.stepsPerEpoch} · ${Math.round(event.imagesPerSec)} img/s · loss ${event.losses.total.toFixed(4)}`);
-        }
-      } else if (event.type === 'log' && event.level !== 'debug') {
-        log(`${name}: ${event.message}`);
-      }
-    },
-  };
-}
-
-const jobSeconds = {};
-async function timed(name, fn) {
-  const t0 = Date.now();
-  log(`▶ ${name}`);
-  const result = await fn();
-  jobSeconds[name] = (Date.now() - t0) / 1000;
-  log(`✔ ${name} (${jobSeconds[name].toFixed(0)} s this session)`);
-  return result;
-}
 
 // ------------------------------------------------------------------------------ main
 
@@ -181,7 +103,7 @@ async function main() {
   if (!existsSync(path.join(root, 'dist/node/jobs/compare.js')) || !existsSync(path.join(root, 'dist/node/bench/sws-report.js'))) {
     throw new Error('dist/ is not built: run "npm run bench:sws" (it builds first) or "npm run build:all"');
   }
-  const dataDir = await checkData();
+  const dataDir = fashionMnistDir(args.data);
   if (args.fresh) await fs.rm(WORK, { recursive: true, force: true });
   await fs.mkdir(WORK, { recursive: true });
   if (loadStart[0] > 1.0) log(`note: load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at start — other work on this machine will slow the run and skew wall times`);
@@ -364,18 +286,7 @@ async function main() {
   const costs = report.SETTINGS.map((s) => report.costSummary(s, pretrain, rows, targets)).filter(Boolean);
   const sameCost = costs.find((c) => c.setting === 'same-labels') ?? null;
   const accept = report.acceptance(rows, stored, P.scratchLrs.length);
-  const load1 = os.loadavg();
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    backend: `${backend.name} (${backend.detail})`,
-    tfjs: packageVersion('@tensorflow/tfjs-core'),
-    onnxruntime: packageVersion('onnxruntime-node'),
-    ...gitState(),
-  };
+  const machine = machineFacts(backend);
   const trainSizes = {
     teacher: pretrain.filter((p) => p.name === 'teacher').map((p) => `${p.setting}: ${p.trainImages}`),
     finetune: { 'same-labels': same?.trainImages ?? null },
@@ -398,7 +309,7 @@ async function main() {
     config: { plan: P, dataset: dataDir, trainSizes, optimizerDefaults: DEFAULT_OPTIM, augment: NO_AUGMENT, evaluation: P.testLimit ? `first ${P.testLimit} test images (class-balanced)` : 'the full test split (10,000 images; transfer: the 5,000 of classes 5–9)' },
     timings: { totalSeconds: (Date.now() - started) / 1000, phases: jobSeconds },
     machine,
-    loadAverage: { start: loadStart.map((l) => Math.round(l * 100) / 100), end: load1.map((l) => Math.round(l * 100) / 100), samples: loadSamples },
+    loadAverage: loadAverage(),
     notes,
   };
   const shape = report.checkResultShape(result);
@@ -462,11 +373,4 @@ const TRIED = [
   'Not tried for lack of time on this machine: other stage layouts than 2,2,2,2, α < 1 (mixing in the hard labels during distillation), τ ≠ 1, longer Aux-Net distillation than the teacher\'s own epochs, several seeds.',
 ];
 
-main().catch((error) => {
-  if (error?.name === 'JobCancelled') {
-    log('stopped; run the same command again to resume from the last checkpoint');
-    process.exit(130);
-  }
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

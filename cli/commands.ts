@@ -13,6 +13,7 @@ import type { ViTConfig } from '../shared/config.js';
 import { initBackend } from '../node/backends.js';
 import { loadAnyModel } from '../node/import.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../node/export/index.js';
+import { CALIBRATION_METHODS, DEFAULT_DATA, type CalibrationMethod } from '../shared/api.js';
 import { OnnxClassifier } from '../node/onnx-teacher.js';
 import { decodeNpy, encodeNpy } from '../engine/io/npy.js';
 import { FormatError } from '../engine/io/errors.js';
@@ -23,7 +24,7 @@ import { openStudioBackend } from '../node/studio/backend.js';
 import { formatInspection } from './inspect.js';
 import { formatEvaluation, formatPredictions } from './evaluation.js';
 import { SWS_COMMANDS } from './sws-commands.js';
-import { describeTrained, ephemeralRun, runOptionsFrom, withDefaults, type Values } from './command-helpers.js';
+import { describeTrained, ephemeralRun, pct, runOptionsFrom, withDefaults, type Values } from './command-helpers.js';
 import { JOB_COMMANDS } from './job-commands.js';
 import { studioCommand } from './studio-command.js';
 
@@ -171,18 +172,23 @@ export const COMMANDS: Record<string, Command> = {
   export: {
     spec: {
       name: 'export',
-      summary: 'export a model as ONNX, a TensorFlow.js graph model or timm-named safetensors; a learngene in the official SWS code\'s layout',
-      usage: 'learngene export --model M --format onnx|tfjs|timm --out P   |   learngene export --model LG --format sws-reference --out DIR',
+      summary: 'export a model as ONNX (float or int8), a TensorFlow.js graph model, or timm-named safetensors; a learngene in the official SWS code\'s layout',
+      usage: 'learngene export --model M --format onnx|tfjs|timm --out P [--quantize int8 [--calibration-data D] [--calibration-images N]]   |   learngene export --model LG --format sws-reference --out DIR',
       options: {
         model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too); for sws-reference a learngene', required: true },
         format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm | sws-reference', required: true },
         out: { kind: 'string', meta: 'PATH', help: 'output (ONNX: a .onnx file or a folder; tfjs and timm: a folder)', required: true },
+        quantize: { kind: 'string', meta: 'int8', help: 'ONNX: int8 weights per output channel; static (QDQ) with --calibration-data, else dynamic' },
+        'calibration-data': { kind: 'string', meta: 'PATH', help: 'int8: images (the model\'s label set) whose activation ranges set the static quantization' },
+        'calibration-images': { kind: 'int', meta: 'N', help: 'int8: calibration images', default: 256, min: 1 },
+        'calibration-method': { kind: 'string', meta: 'auto|minmax|percentile', help: 'int8: activation ranges by MinMax or 99.99th percentile; auto tries both and keeps the more accurate', default: 'auto' },
         heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
         ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       examples: [
         'learngene export --model models/des-6 --format onnx --out exports/des-6.onnx',
+        'learngene export --model models/des-6 --format onnx --quantize int8 --calibration-data /usr/share/datasets/fashion-mnist --out exports/des-6-int8.onnx',
         'learngene export --model models/des-6 --format timm --out exports/des-6-timm',
         'learngene export --model models/learngene --format sws-reference --out exports/learngene-sws',
       ],
@@ -190,9 +196,32 @@ export const COMMANDS: Record<string, Command> = {
     async run({ values }, io) {
       const format = values.format as string;
       if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format: expected one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`);
-      const request: ExportRequest = { kind: 'export', model: values.model as string, format: format as ExportFormat, out: values.out as string, ...(values.heads !== undefined ? { heads: values.heads as number } : {}) };
+      const quantize = values.quantize as string | undefined;
+      if (quantize !== undefined && quantize !== 'int8') throw new UsageError(`--quantize: expected int8, got "${quantize}"`);
+      if (quantize !== undefined && format !== 'onnx') throw new UsageError(`--quantize int8 is for --format onnx, not ${format}`);
+      const method = values['calibration-method'] as string;
+      if (!CALIBRATION_METHODS.includes(method as CalibrationMethod)) throw new UsageError(`--calibration-method: expected one of ${CALIBRATION_METHODS.join(', ')}, got "${method}"`);
+      const calibrationData = values['calibration-data'] as string | undefined;
+      if (calibrationData !== undefined && quantize === undefined) throw new UsageError('--calibration-data needs --quantize int8');
+      const request: ExportRequest = {
+        kind: 'export',
+        model: values.model as string,
+        format: format as ExportFormat,
+        out: values.out as string,
+        ...(values.heads !== undefined ? { heads: values.heads as number } : {}),
+        ...(quantize ? { quantize: 'int8' as const } : {}),
+        ...(calibrationData !== undefined
+          ? { calibration: { data: { ...DEFAULT_DATA, path: calibrationData }, images: values['calibration-images'] as number, method: method as CalibrationMethod } }
+          : {}),
+      };
       const { result } = await runRequest(request, 'export', ephemeralRun(values, io));
-      const lines = [`${format} export written:`, ...result.files.map((f) => `  ${f}`), ...result.warnings.map((w) => `  warning: ${w}`)];
+      const q = result.quantization;
+      const lines = [
+        `${format}${q ? ` int8 (${q.mode}${q.method ? `, ${q.method} ranges from ${q.calibrationImages} images` : ''})` : ''} export written:`,
+        ...result.files.map((f) => `  ${f}`),
+        ...(q?.tried ? [`  top-1 on ${q.tried[0]!.n} ${q.comparedOn}: float ${pct(q.floatTop1!)}, ${q.tried.map((t) => `${t.method} ${pct(t.top1)}`).join(', ')}`] : []),
+        ...result.warnings.map((w) => `  warning: ${w}`),
+      ];
       return { text: lines.join('\n'), json: result };
     },
   },

@@ -2,11 +2,14 @@
 // says what a path is; this prints it. --json prints the same InspectResult.
 
 import type { InspectResult, ModelInspection, ProvenanceInfo } from '../shared/api.js';
-import type { ViTConfig } from '../shared/config.js';
+import { type ViTConfig, attnDim, mlpHidden } from '../shared/config.js';
 import { formatInspectReport } from '../node/data/inspect.js';
 
 function describeConfig(c: ViTConfig): string {
-  return `ViT ${c.imageSize}×${c.imageSize}×${c.channels}, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, mlp ×${c.mlpRatio}, ${c.pooling} pooling, GELU ${c.gelu}, LN eps ${c.layerNormEps}, ${c.numClasses} classes`;
+  // A pruned model's attention is heads × headDim wide (not dim) and its MLP any width.
+  const heads = c.headDim === undefined ? `heads ${c.heads}` : `heads ${c.heads} × ${c.headDim} (attention ${attnDim(c)} wide)`;
+  const mlp = Number.isInteger(c.mlpRatio) ? `mlp ×${c.mlpRatio}` : `mlp ${mlpHidden(c)} units`;
+  return `ViT ${c.imageSize}×${c.imageSize}×${c.channels}, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, ${heads}, ${mlp}, ${c.pooling} pooling, GELU ${c.gelu}, LN eps ${c.layerNormEps}, ${c.numClasses} classes`;
 }
 
 function provenanceLines(provenance: ProvenanceInfo | undefined): string[] {

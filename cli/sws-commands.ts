@@ -5,7 +5,7 @@ import { UsageError } from './args.js';
 import { COMMON_OPTIONS, DATA_OPTIONS, FORCE_OPTION, OPTIM_OPTIONS, RUN_OPTIONS, dataSpecFrom, optimFrom } from './options.js';
 import { describeTrained, ephemeralRun, pct, runOptionsFrom, withDefaults } from './command-helpers.js';
 import { runRequest } from './run-request.js';
-import { DEFAULT_DATA, type BaselineMethod, type CompareRequest, type DemoRequest, type DistillRequest, type FinetuneRequest, type GrowRequest } from '../shared/api.js';
+import { DEFAULT_DATA, IMPORTANCE_KINDS, type BaselineMethod, type CompareRequest, type DemoRequest, type DistillRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type PruneRequest } from '../shared/api.js';
 import { defaultLayersSource } from '../engine/sws/layers-source.js';
 
 /** "imagenet" | "none" | "m1,m2,m3/s1,s2,s3" → the ONNX teacher's normalization. */
@@ -131,6 +131,58 @@ export const SWS_COMMANDS: Record<string, Command> = {
       };
       const { result: r } = await runRequest(request, 'grow', ephemeralRun(values, io));
       return { text: `descendant of depth ${r.depth} saved to ${r.file}: ${r.params.toLocaleString('en-US')} parameters, layers from stages ${r.layersSource.join(',') || '(TLEG expansion)'}, head ${r.headFrom === 'learngene' ? 'from the learngene' : 'fresh'}`, json: r };
+    },
+  },
+
+  prune: {
+    spec: {
+      name: 'prune',
+      summary: 'structured pruning: keep the most important attention heads and MLP units of every block of a model or learngene',
+      usage: 'learngene prune (--model M | --learngene LG) --heads-keep F --mlp-keep F --out M2 [--importance weight|taylor [--data D] [--batches N]]',
+      options: {
+        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too)' },
+        learngene: { kind: 'string', meta: 'PATH', help: 'a learngene instead: every descendant grown from the result inherits the smaller blocks' },
+        'heads-keep': { kind: 'number', meta: 'F', help: 'attention heads kept per block: a fraction in (0, 1] (0.5 = half) or a whole count', required: true },
+        'mlp-keep': { kind: 'number', meta: 'F', help: 'MLP hidden units kept per block: a fraction in (0, 1] or a whole count', required: true },
+        out: { kind: 'string', meta: 'PATH', help: 'model (or learngene) folder, or .safetensors file, to write', required: true },
+        importance: { kind: 'string', meta: 'weight|taylor', help: 'weight norms, or first-order Taylor scores on a few training batches of --data', default: 'weight' },
+        batches: { kind: 'int', meta: 'N', help: 'Taylor: training batches of 64 images', default: 8, min: 1 },
+        data: DATA_OPTIONS.data!,
+        limit: DATA_OPTIONS.limit!,
+        classes: DATA_OPTIONS.classes!,
+        seed: { kind: 'int', help: 'seed of the Taylor batches\' draw', default: 0, min: 0 },
+        ...FORCE_OPTION,
+        ...COMMON_OPTIONS,
+      },
+      examples: [
+        'learngene prune --model models/des-6 --heads-keep 0.5 --mlp-keep 0.5 --out models/des-6-pruned',
+        'learngene finetune --model models/des-6-pruned --epochs 1 --out models/des-6-pruned-ft',
+        'learngene prune --learngene models/learngene --heads-keep 2 --mlp-keep 0.5 --importance taylor --out models/learngene-small',
+      ],
+    },
+    async run({ values }, io) {
+      const importance = values.importance as string;
+      if (!IMPORTANCE_KINDS.includes(importance as ImportanceKind)) throw new UsageError(`--importance: expected weight or taylor, got "${importance}"`);
+      if ((values.model === undefined) === (values.learngene === undefined)) throw new UsageError('give exactly one of --model or --learngene');
+      const request: PruneRequest = {
+        kind: 'prune',
+        ...(values.model !== undefined ? { model: values.model as string } : { learngene: values.learngene as string }),
+        out: values.out as string,
+        headsKeep: values['heads-keep'] as number,
+        mlpKeep: values['mlp-keep'] as number,
+        importance: importance as ImportanceKind,
+        ...(importance === 'taylor' ? { data: { ...DEFAULT_DATA, path: values.data as string | undefined, limit: values.limit as number | undefined, classes: values.classes as number[] | undefined }, batches: values.batches as number } : {}),
+        seed: values.seed as number,
+      };
+      const { result: r } = await runRequest(request, 'prune', ephemeralRun(values, io));
+      const share = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
+      const text = [
+        `pruned ${r.pruned} saved to ${r.file} (${r.importance === 'taylor' ? 'Taylor' : 'weight-norm'} importance)`,
+        `  heads per block ${r.heads.before} → ${r.heads.after}, MLP units ${r.mlpUnits.before} → ${r.mlpUnits.after}`,
+        `  parameters ${r.params.before.toLocaleString('en-US')} → ${r.params.after.toLocaleString('en-US')} (${share(r.params.after, r.params.before)})`,
+        r.pruned === 'model' ? `  heal it: learngene finetune --model ${r.out} --epochs 1 --out ${r.out}-ft` : `  grow from it: learngene grow --learngene ${r.out} --depth D --out M`,
+      ];
+      return { text: text.join('\n'), json: r };
     },
   },
 

@@ -23,7 +23,7 @@ const TRAINING: ReadonlySet<JobKind> = new Set<JobKind>(['train', 'distill', 'fi
 
 const WHAT: Record<JobKind, string> = {
   train: 'Training', distill: 'Distillation', finetune: 'Fine-tuning', compare: 'Growing and fine-tuning descendants', demo: 'The demo',
-  grow: 'Growing', evaluate: 'Evaluation', export: 'The export', import: 'The import',
+  grow: 'Growing', evaluate: 'Evaluation', export: 'The export', import: 'The import', prune: 'Pruning',
 };
 
 /** Fraction of a job's current phase done, from a step event. */

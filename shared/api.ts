@@ -127,15 +127,61 @@ export interface EvaluateRequest {
   mistakes?: number;
 }
 
+/** 'sws-reference': a learngene in the official SWS code's layout (engine/export/sws-reference.ts). */
+export type ExportFormat = 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm', 'sws-reference'];
+
+/** How an int8 ONNX export sets its activation ranges: from calibration images, or at run time. */
+export type CalibrationMethod = 'auto' | 'minmax' | 'percentile';
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['auto', 'minmax', 'percentile'];
+
 export interface ExportRequest {
   kind: 'export';
   /** A model; for 'sws-reference' a learngene. */
   model: string;
-  /** 'sws-reference': a learngene in the official SWS code's layout (engine/export/sws-reference.ts). */
-  format: 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
+  format: ExportFormat;
   out: string;
   /** Attention heads of a foreign checkpoint without config.json. */
   heads?: number;
+  /**
+   * ONNX only. 'int8': per-channel int8 weights for every MatMul; with `calibration`,
+   * static QDQ with per-tensor activation ranges calibrated on its images; without it,
+   * dynamic (activations quantized at run time from their own range).
+   */
+  quantize?: 'int8';
+  calibration?: {
+    /** A dataset with the model's label set (its training images are used). */
+    data: DataSpec;
+    /** Images to calibrate on (default 256). */
+    images?: number;
+    /** 'auto' (default): MinMax and percentile both tried, the more accurate kept. */
+    method?: CalibrationMethod;
+  };
+}
+
+export type ImportanceKind = 'weight' | 'taylor';
+export const IMPORTANCE_KINDS: readonly ImportanceKind[] = ['weight', 'taylor'];
+
+/**
+ * Structured pruning of a model or a learngene: keep `headsKeep` of each block's attention
+ * heads and `mlpKeep` of its MLP units, a fraction in (0, 1] or a whole count above 1.
+ */
+export interface PruneRequest {
+  kind: 'prune';
+  /** A model (ours or a foreign checkpoint); or `learngene` instead. */
+  model?: string;
+  /** A learngene: its stage blocks are pruned, so every descendant grown from it is smaller. */
+  learngene?: string;
+  out: string;
+  headsKeep: number;
+  mlpKeep: number;
+  /** 'weight' (default): weight norms; 'taylor': first-order Taylor scores on a few batches of `data`. */
+  importance: ImportanceKind;
+  /** Taylor: the labelled images (absent → the default dataset). */
+  data?: DataSpec;
+  /** Taylor: how many training batches of 64 (default 8). */
+  batches?: number;
+  seed: number;
 }
 
 export interface ImportRequest {
@@ -156,7 +202,8 @@ export type JobRequest =
   | DemoRequest
   | EvaluateRequest
   | ExportRequest
-  | ImportRequest;
+  | ImportRequest
+  | PruneRequest;
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -473,6 +520,7 @@ const VIT_FIELDS = {
   dim: { ...INT_FROM_1, optional: true },
   depth: { ...INT_FROM_1, optional: true },
   heads: { ...INT_FROM_1, optional: true },
+  headDim: { ...INT_FROM_1, optional: true },
   mlpRatio: { ...NUMBER, optional: true },
   qkvBias: { type: 'boolean', optional: true },
   pooling: { type: 'string', oneOf: ['cls', 'avg'], optional: true },
@@ -542,7 +590,31 @@ const REQUEST_FIELDS = {
     kind: { type: 'string', oneOf: ['evaluate'] }, model: PATH, data: DATA_SCHEMA, split: { type: 'string', oneOf: ['test', 'val'] },
     mistakes: { type: 'number', integer: true, min: 0, max: 10_000, optional: true },
   },
-  export: { kind: { type: 'string', oneOf: ['export'] }, model: PATH, format: { type: 'string', oneOf: ['onnx', 'tfjs', 'timm', 'sws-reference'] }, out: PATH, heads: { ...INT_FROM_1, optional: true } },
+  export: {
+    kind: { type: 'string', oneOf: ['export'] },
+    model: PATH,
+    format: { type: 'string', oneOf: EXPORT_FORMATS },
+    out: PATH,
+    heads: { ...INT_FROM_1, optional: true },
+    quantize: { type: 'string', oneOf: ['int8'], optional: true },
+    calibration: {
+      type: 'object',
+      fields: { data: DATA_SCHEMA, images: { ...INT_FROM_1, optional: true }, method: { type: 'string', oneOf: CALIBRATION_METHODS, optional: true } },
+      optional: true,
+    },
+  },
+  prune: {
+    kind: { type: 'string', oneOf: ['prune'] },
+    model: { ...PATH, optional: true },
+    learngene: { ...PATH, optional: true },
+    out: PATH,
+    headsKeep: NUMBER,
+    mlpKeep: NUMBER,
+    importance: { type: 'string', oneOf: IMPORTANCE_KINDS },
+    data: { ...DATA_SCHEMA, optional: true },
+    batches: { ...INT_FROM_1, optional: true },
+    seed: SEED,
+  },
   import: { kind: { type: 'string', oneOf: ['import'] }, source: PATH, out: PATH, heads: { ...INT_FROM_1, optional: true }, stages: { ...LAYER_COUNTS, optional: true } },
 } as const satisfies { [K in JobKind]: Record<keyof Extract<JobRequest, { kind: K }>, Field> };
 
@@ -558,6 +630,7 @@ export const REQUEST_SCHEMA: Schema = {
     demo: { type: 'object', fields: REQUEST_FIELDS.demo },
     evaluate: { type: 'object', fields: REQUEST_FIELDS.evaluate },
     export: { type: 'object', fields: REQUEST_FIELDS.export },
+    prune: { type: 'object', fields: REQUEST_FIELDS.prune },
     import: { type: 'object', fields: REQUEST_FIELDS.import },
   },
 };
@@ -636,6 +709,37 @@ function modelToValidate(model: Partial<ViTConfig>): ViTConfig {
   const config = { ...defaultViTConfig(), ...withoutUndefined(model) };
   if (model.imageSize === undefined && Number.isInteger(config.patchSize) && config.patchSize > 0) config.imageSize = config.patchSize;
   return config;
+}
+
+/** An export's rules between fields (their types are the schema's). */
+function validateExport(request: ExportRequest): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (request.quantize !== undefined && request.format !== 'onnx') {
+    issues.push({ field: 'quantize', message: `int8 quantization is for the ONNX export, not ${request.format}` });
+  }
+  if (request.calibration !== undefined) {
+    if (request.quantize !== 'int8') issues.push({ field: 'calibration', message: 'calibration data is only used by an int8 export (--quantize int8)' });
+    issues.push(...validateDataSpec(request.calibration.data, 'calibration.data.'));
+  }
+  return issues;
+}
+
+/** The keep values a prune request can be checked for before its model is read (the counts need the model). */
+function validateKeep(value: number, field: string, what: string): ValidationIssue[] {
+  if (value <= 0) return [{ field, message: `must keep some ${what}: a fraction in (0, 1] or a whole count, got ${preview(value)}` }];
+  if (value > 1 && !Number.isInteger(value)) return [{ field, message: `${value} is neither a fraction in (0, 1] nor a whole count of ${what}` }];
+  return [];
+}
+
+/** A prune request's rules between fields (their types are the schema's). */
+function validatePrune(request: PruneRequest): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const sources = (['model', 'learngene'] as const).filter((key) => request[key] !== undefined);
+  if (sources.length !== 1) issues.push({ field: 'model', message: 'give exactly one of a model (--model) or a learngene (--learngene) to prune' });
+  else if (request[sources[0]!]!.trim() === '') issues.push({ field: sources[0]!, message: 'is required' });
+  issues.push(...validateKeep(request.headsKeep, 'headsKeep', 'heads'), ...validateKeep(request.mlpKeep, 'mlpKeep', 'MLP units'));
+  if (request.data !== undefined) issues.push(...validateDataSpec(request.data));
+  return issues;
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
@@ -725,6 +829,9 @@ function requestRules(request: JobRequest): ValidationIssue[] {
     case 'evaluate':
       return validateDataSpec(request.data);
     case 'export':
+      return validateExport(request);
+    case 'prune':
+      return validatePrune(request);
     case 'import':
       return [];
   }

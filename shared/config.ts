@@ -13,7 +13,15 @@ export interface ViTConfig {
   dim: number;
   depth: number;
   heads: number;
-  /** MLP hidden width = round(dim * mlpRatio). */
+  /**
+   * Width of one attention head; absent → dim / heads. Set by structured pruning, which
+   * keeps fewer heads of the same width, so heads × headDim (attnDim) may differ from dim.
+   */
+  headDim?: number;
+  /**
+   * MLP hidden width = round(dim * mlpRatio). Any width w is expressible: round(dim · (w / dim))
+   * is exactly w in float64, so a pruned MLP of w units stores mlpRatio = w / dim.
+   */
   mlpRatio: number;
   qkvBias: boolean;
   /** 'cls': class token + final `norm`; 'avg': mean of patch tokens + `fc_norm` (timm). */
@@ -110,8 +118,23 @@ export function defaultViTConfig(overrides: Partial<ViTConfig> = {}): ViTConfig 
   };
 }
 
-export function mlpHidden(config: ViTConfig): number {
+// The three widths inside a block. Everything that builds, counts or exports a block
+// (engine/model/vit.ts, engine/export/graph.ts, param-count, flops, the training graph)
+// asks these, so a pruned model is an ordinary ViT to all of them.
+
+/** MLP hidden width. */
+export function mlpHidden(config: Pick<ViTConfig, 'dim' | 'mlpRatio'>): number {
   return Math.round(config.dim * config.mlpRatio);
+}
+
+/** Width of one attention head. */
+export function headDim(config: Pick<ViTConfig, 'dim' | 'heads' | 'headDim'>): number {
+  return config.headDim ?? config.dim / config.heads;
+}
+
+/** Width of q, k, v and of the projection's input: heads × headDim (= dim unless heads were pruned). */
+export function attnDim(config: Pick<ViTConfig, 'dim' | 'heads' | 'headDim'>): number {
+  return config.heads * headDim(config);
 }
 
 export function numPatches(config: ViTConfig): number {
@@ -147,11 +170,16 @@ export function validateViTConfig(config: ViTConfig, prefix = ''): ValidationIss
       message: `patch size ${config.patchSize} must divide image size ${config.imageSize}`,
     });
   }
-  if (config.dim % config.heads !== 0) {
+  if (config.headDim === undefined && config.dim % config.heads !== 0) {
     issues.push({ field: at('heads'), message: `heads ${config.heads} must divide dim ${config.dim}` });
   }
-  if (!isFiniteNumber(config.mlpRatio) || config.mlpRatio <= 0 || !Number.isInteger(Math.round(config.dim * config.mlpRatio))) {
+  if (config.headDim !== undefined && !isPositiveInt(config.headDim)) {
+    issues.push({ field: at('headDim'), message: `must be a positive integer when given, got ${JSON.stringify(config.headDim)}` });
+  }
+  if (!isFiniteNumber(config.mlpRatio) || config.mlpRatio <= 0) {
     issues.push({ field: at('mlpRatio'), message: `must be a positive number, got ${JSON.stringify(config.mlpRatio)}` });
+  } else if (mlpHidden(config) < 1) {
+    issues.push({ field: at('mlpRatio'), message: `${config.mlpRatio} × dim ${config.dim} leaves the MLP no hidden unit` });
   }
   if (config.pooling !== 'cls' && config.pooling !== 'avg') {
     issues.push({ field: at('pooling'), message: `must be "cls" or "avg", got ${JSON.stringify(config.pooling)}` });

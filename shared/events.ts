@@ -5,7 +5,7 @@
 
 import type { JobResult } from './results.js';
 
-export type JobKind = 'train' | 'distill' | 'grow' | 'finetune' | 'compare' | 'export' | 'import' | 'demo' | 'evaluate';
+export type JobKind = 'train' | 'distill' | 'grow' | 'prune' | 'finetune' | 'compare' | 'export' | 'import' | 'demo' | 'evaluate';
 
 export interface EvalMetrics {
   loss: number;

@@ -6,15 +6,16 @@
 // A training step costs ≈ 3× the forward pass (backward ≈ 2× forward).
 // Companion of param-count.ts; no tfjs, no Node.
 
-import { type ViTConfig, mlpHidden, numPatches, numTokens } from './config.js';
+import { type ViTConfig, attnDim, mlpHidden, numPatches, numTokens } from './config.js';
 
-/** Multiply-adds of one transformer block on one image (T tokens, width D, MLP width H). */
+/** Multiply-adds of one transformer block on one image (T tokens, width D, attention width A, MLP width H). */
 export function blockMacs(config: ViTConfig): number {
   const t = numTokens(config);
   const d = config.dim;
+  const a = attnDim(config);
   const h = mlpHidden(config);
-  const projections = t * (3 * d * d + d * d + 2 * d * h); // qkv, proj, fc1, fc2
-  const attention = 2 * t * t * d; // QKᵀ over all heads + attention·V
+  const projections = t * (3 * d * a + a * d + 2 * d * h); // qkv, proj, fc1, fc2
+  const attention = 2 * t * t * a; // QKᵀ over all heads + attention·V
   return projections + attention;
 }
 

@@ -2,15 +2,16 @@
 // shows (teacher vs learngene vs descendants) before anything is trained. Matches the
 // shapes of engine/model/vit.ts (tested against vitParamShapes) without importing tfjs.
 
-import { type AuxKind, type ViTConfig, mlpHidden, numTokens } from './config.js';
+import { type AuxKind, type ViTConfig, attnDim, mlpHidden, numTokens } from './config.js';
 
 /** One transformer block: norm1, qkv, proj, norm2, fc1, fc2. */
-export function blockParamCount(config: Pick<ViTConfig, 'dim' | 'mlpRatio' | 'qkvBias'>): number {
+export function blockParamCount(config: Pick<ViTConfig, 'dim' | 'heads' | 'headDim' | 'mlpRatio' | 'qkvBias'>): number {
   const d = config.dim;
-  const h = mlpHidden(config as ViTConfig);
+  const a = attnDim(config);
+  const h = mlpHidden(config);
   const norms = 2 * (2 * d);
-  const qkv = 3 * d * d + (config.qkvBias ? 3 * d : 0);
-  const proj = d * d + d;
+  const qkv = 3 * d * a + (config.qkvBias ? 3 * a : 0);
+  const proj = a * d + d;
   const mlp = d * h + h + h * d + d;
   return norms + qkv + proj + mlp;
 }

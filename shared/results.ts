@@ -173,6 +173,39 @@ export interface ExportResult {
   files: string[];
   /** Things the target format cannot express exactly, or assumptions made. */
   warnings: string[];
+  /** An int8 ONNX export: how it was quantized (also in the file's metadata). */
+  quantization?: QuantizationSummary;
+}
+
+/** What an int8 export did, recorded in its metadata and returned to the caller. */
+export interface QuantizationSummary {
+  /** 'static': activation ranges calibrated on images (QDQ); 'dynamic': computed at run time. */
+  mode: 'static' | 'dynamic';
+  /** MatMuls with int8 weights (per output channel). */
+  matmuls: number;
+  /** Static only: the calibration that was kept, and the top-1 of each method tried. */
+  method?: 'minmax' | 'percentile';
+  calibrationImages?: number;
+  tried?: { method: 'minmax' | 'percentile'; top1: number; n: number }[];
+  /** What the methods were compared on: other images of the dataset, or (too few images) the calibration ones. */
+  comparedOn?: 'held-out images' | 'the calibration images';
+  /** fp32 top-1 on the same held-out images, for comparison. */
+  floatTop1?: number;
+}
+
+export interface PruneResult {
+  kind: 'prune';
+  out: string;
+  file: string;
+  /** What was pruned: a model, or a learngene (whose descendants inherit the smaller blocks). */
+  pruned: 'model' | 'learngene';
+  config: ViTConfig;
+  importance: 'weight' | 'taylor';
+  heads: { before: number; after: number };
+  mlpUnits: { before: number; after: number };
+  params: { before: number; after: number };
+  /** Per block (a layer, a stage, or TLEG's θA/θB pair): the heads and units kept, as indices of the unpruned block. */
+  kept: { prefixes: string[]; heads: number[]; units: number[] }[];
 }
 
 export interface ImportResult {
@@ -194,6 +227,7 @@ export interface JobResults {
   train: TrainResult;
   distill: DistillResult;
   grow: GrowResult;
+  prune: PruneResult;
   finetune: FinetuneResult;
   compare: CompareResult;
   demo: DemoResult;

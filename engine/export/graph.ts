@@ -7,7 +7,7 @@
 // Ops are a deliberately small vocabulary with ONNX-like semantics; static parameters
 // (shapes, permutations, axes) are node attributes, tensors are inputs.
 
-import { type ViTConfig, numPatches, numTokens } from '../../shared/config.js';
+import { type ViTConfig, attnDim, headDim, numPatches, numTokens } from '../../shared/config.js';
 import type { NamedTensor, TensorMap } from '../io/safetensors.js';
 import { fromStorageLayout } from '../model/params.js';
 
@@ -192,11 +192,11 @@ function gelu(g: GraphBuilder, prefix: string, x: string, kind: ViTConfig['gelu'
   return g.binary(`${prefix}/out`, 'Mul', x, cdf);
 }
 
-/** Splits [B·T, D] into heads: [B·H, T, d] (or [B·H, d, T] when `keysTransposed`). */
+/** Splits [B·T, A] into heads: [B·H, T, d] (or [B·H, d, T] when `keysTransposed`). */
 function toHeads(g: GraphBuilder, name: string, x: string, config: ViTConfig, keysTransposed: boolean): string {
   const t = numTokens(config);
   const h = config.heads;
-  const d = config.dim / h;
+  const d = headDim(config);
   const split = g.reshape(`${name}/split`, x, [-1, t, h, d]); // [B, T, H, d]
   const perm = keysTransposed ? [0, 2, 3, 1] : [0, 2, 1, 3]; // [B, H, d, T] or [B, H, T, d]
   const moved = g.transpose(`${name}/heads`, split, perm);
@@ -204,9 +204,9 @@ function toHeads(g: GraphBuilder, name: string, x: string, config: ViTConfig, ke
 }
 
 function attention(g: GraphBuilder, prefix: string, x: string, tensors: TensorMap, config: ViTConfig): string {
-  const { qkvBias, heads, dim } = config;
+  const { qkvBias, heads } = config;
   const t = numTokens(config);
-  const d = dim / heads;
+  const d = headDim(config);
   const q = toHeads(g, `${prefix}/q`, linear(g, `${prefix}.q`, x, tensors, qkvBias), config, false);
   const kT = toHeads(g, `${prefix}/k`, linear(g, `${prefix}.k`, x, tensors, qkvBias), config, true);
   const v = toHeads(g, `${prefix}/v`, linear(g, `${prefix}.v`, x, tensors, qkvBias), config, false);
@@ -214,7 +214,7 @@ function attention(g: GraphBuilder, prefix: string, x: string, tensors: TensorMa
   const probs = g.unary(`${prefix}/probs`, 'Softmax', g.matMul(`${prefix}/scores`, scaledQ, kT)); // [B·H, T, T]
   const mixed = g.matMul(`${prefix}/mixed`, probs, v); // [B·H, T, d]
   const merged = g.transpose(`${prefix}/merge`, g.reshape(`${prefix}/unflat`, mixed, [-1, heads, t, d]), [0, 2, 1, 3]);
-  return linear(g, `${prefix}.proj`, g.reshape(`${prefix}/merged`, merged, [-1, dim]), tensors);
+  return linear(g, `${prefix}.proj`, g.reshape(`${prefix}/merged`, merged, [-1, attnDim(config)]), tensors);
 }
 
 /**

@@ -4,7 +4,7 @@
 // TLEG Aux-Net (layers computing θA + (l/L)·θB): they differ only in `blockForLayer`.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { type ViTConfig, mlpHidden, numPatches, numTokens } from '../../shared/config.js';
+import { type ViTConfig, attnDim, mlpHidden, numPatches, numTokens } from '../../shared/config.js';
 import { Rng } from '../rng.js';
 import { addRow, geluExact, geluTanh, layerNorm, linear, matMul, multiHeadAttention } from '../ops/fast.js';
 import type { TensorMap } from '../io/safetensors.js';
@@ -125,10 +125,10 @@ export function embedPatches(config: ViTConfig, params: Params, images: tf.Tenso
 
 /** Multi-head self-attention on x [B·T, D]. */
 export function attention(config: ViTConfig, x: tf.Tensor2D, block: BlockParams, batch: number): tf.Tensor2D {
-  const q = project(x, block.q.weight, block.q.bias); // [B·T, D], head h in columns h·d…
+  const q = project(x, block.q.weight, block.q.bias); // [B·T, A] (A = attnDim), head h in columns h·d…
   const k = project(x, block.k.weight, block.k.bias);
   const v = project(x, block.v.weight, block.v.bias);
-  const merged = multiHeadAttention(q, k, v, batch, config.heads); // [B·T, D]
+  const merged = multiHeadAttention(q, k, v, batch, config.heads); // [B·T, A]
   return linear(merged, block.proj.weight, block.proj.bias);
 }
 
@@ -221,14 +221,15 @@ export function forward(net: Network, images: tf.Tensor4D, options: ForwardOptio
 /** Shapes of a block's parameters in memory layout. */
 export function blockParamShapes(config: ViTConfig): Map<string, number[]> {
   const d = config.dim;
+  const a = attnDim(config);
   const h = mlpHidden(config);
   const shapes = new Map<string, number[]>([
     ['norm1.weight', [d]],
     ['norm1.bias', [d]],
-    ['attn.q.weight', [d, d]],
-    ['attn.k.weight', [d, d]],
-    ['attn.v.weight', [d, d]],
-    ['attn.proj.weight', [d, d]],
+    ['attn.q.weight', [d, a]],
+    ['attn.k.weight', [d, a]],
+    ['attn.v.weight', [d, a]],
+    ['attn.proj.weight', [a, d]],
     ['attn.proj.bias', [d]],
     ['norm2.weight', [d]],
     ['norm2.bias', [d]],
@@ -238,9 +239,9 @@ export function blockParamShapes(config: ViTConfig): Map<string, number[]> {
     ['mlp.fc2.bias', [d]],
   ]);
   if (config.qkvBias) {
-    shapes.set('attn.q.bias', [d]);
-    shapes.set('attn.k.bias', [d]);
-    shapes.set('attn.v.bias', [d]);
+    shapes.set('attn.q.bias', [a]);
+    shapes.set('attn.k.bias', [a]);
+    shapes.set('attn.v.bias', [a]);
   }
   return shapes;
 }

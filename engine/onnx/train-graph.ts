@@ -13,7 +13,7 @@
 // two activation-sized passes forward and three backward per norm; the gradients of γ, β,
 // W and b come out of the same autodiff.
 
-import { type AuxNetConfig, type ViTConfig, mlpHidden, numPatches, numTokens } from '../../shared/config.js';
+import { type AuxNetConfig, type ViTConfig, attnDim, headDim, mlpHidden, numPatches, numTokens } from '../../shared/config.js';
 import { stagePrefix, TLEG_A, TLEG_B } from '../sws/auxnet.js';
 import { stageOfLayer } from '../sws/layers-source.js';
 import type { NetworkSpec } from '../model/spec.js';
@@ -209,14 +209,14 @@ export class ViTGraph {
     const { ops, batch, config } = this;
     const t = numTokens(config);
     const heads = config.heads;
-    const d = config.dim / heads;
+    const d = headDim(config);
     const toHeads = (x: Value) => ops.transpose(ops.reshape(x, [batch, t, heads, d]), [0, 2, 1, 3]); // [B, H, T, d]
     const q = toHeads(this.foldedLinear(`${key}.q`, h, block.norm1, block.q.weight, block.q.bias));
     const k = toHeads(this.foldedLinear(`${key}.k`, h, block.norm1, block.k.weight, block.k.bias));
     const v = toHeads(this.foldedLinear(`${key}.v`, h, block.norm1, block.v.weight, block.v.bias));
     const probs = ops.softmax(ops.matMul(q, k, { transB: true, alpha: d ** -0.5 })); // [B, H, T, T]
     const mixed = ops.matMul(probs, v); // [B, H, T, d]
-    const merged = ops.reshape(ops.transpose(mixed, [0, 2, 1, 3]), [batch * t, config.dim]);
+    const merged = ops.reshape(ops.transpose(mixed, [0, 2, 1, 3]), [batch * t, attnDim(config)]); // heads × d: dim unless heads were pruned
     return ops.linear(merged, block.proj.weight, block.proj.bias);
   }
 

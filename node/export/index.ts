@@ -6,10 +6,11 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ViTConfig } from '../../shared/config.js';
-import type { ExportResult } from '../../shared/results.js';
+import { ConfigError, type ViTConfig } from '../../shared/config.js';
+import { DEFAULT_DATA, EXPORT_FORMATS, type ExportFormat, type ExportRequest } from '../../shared/api.js';
+import type { ExportResult, QuantizationSummary } from '../../shared/results.js';
 import type { Preprocess } from '../../engine/data/types.js';
-import { buildInferenceGraph } from '../../engine/export/graph.js';
+import { buildInferenceGraph, type InferenceGraph } from '../../engine/export/graph.js';
 import { toTimmExport } from '../../engine/export/timm.js';
 import { toSwsReference } from '../../engine/export/sws-reference.js';
 import { toStorageLayout } from '../../engine/model/params.js';
@@ -22,15 +23,15 @@ import { writeFileAtomic, writeFolderAtomic } from '../fs/atomic.js';
 import { readAnyModel, type ModelSource } from '../import.js';
 import { sha256 } from '../model-store.js';
 import { describeOnnx, ONNX_METADATA_PREFIX, type OnnxDescription } from '../onnx-teacher.js';
-import { encodeOnnx } from './onnx.js';
-
-export type ExportFormat = 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm', 'sws-reference'];
+import { encodeModelProto, toOnnxModel } from './onnx.js';
+import { calibrationImages, DEFAULT_CALIBRATION_IMAGES, quantizeStatic } from './calibrate.js';
+import { quantizeModel } from './quantize.js';
 
 /** The files of an sws-reference export. */
 export const SWS_REFERENCE_FILE = 'sws-learngene.safetensors';
 export const SWS_REFERENCE_NOTE = 'sws-reference.json';
 
+export { EXPORT_FORMATS, type ExportFormat };
 export type { ExportResult };
 
 export interface ExportOptions {
@@ -38,19 +39,24 @@ export interface ExportOptions {
   heads?: number;
   /** tfjs weight shard size in bytes (default 4 MiB). */
   shardBytes?: number;
+  /** ONNX: int8 weights; static with `calibration`, dynamic without (shared/api.ts ExportRequest). */
+  quantize?: ExportRequest['quantize'];
+  calibration?: ExportRequest['calibration'];
+  /** Seed of the calibration images' draw. */
+  seed?: number;
 }
 
 const PRODUCER_VERSION = '0.1.0';
 
 /** What every export records about its origin. */
-function exportProvenance(source: ModelSource, modelPath: string, format: ExportFormat): Provenance {
+function exportProvenance(source: ModelSource, modelPath: string, format: ExportFormat, quantize?: 'int8'): Provenance {
   return {
     createdBy: 'export',
     createdAt: new Date().toISOString(),
     inputs: {
       model: { path: path.resolve(modelPath), sha256: source.sha256, format: source.naming === 'learngene' ? 'learngene-model' : source.naming },
     },
-    details: { exportFormat: format, sourceProvenance: source.meta.provenance },
+    details: { exportFormat: format, ...(quantize ? { quantize } : {}), sourceProvenance: source.meta.provenance },
   };
 }
 
@@ -63,11 +69,35 @@ interface ExportRecord {
   provenance: Provenance;
 }
 
-async function writeOnnx(source: ModelSource, record: ExportRecord, out: string): Promise<string[]> {
+/** The int8 version of a float ONNX model, with what was done (static when calibration data is given). */
+async function quantizeOnnx(graph: InferenceGraph, model: ReturnType<typeof toOnnxModel>, source: ModelSource, options: ExportOptions) {
+  const activationRanks = new Map(graph.nodes.map((n) => [n.name, n.shape.length]));
+  activationRanks.set(graph.input.name, graph.input.shape.length);
+  if (!options.calibration) {
+    const quantized = quantizeModel(model, { mode: 'dynamic', activationRanks });
+    return { model: quantized.model, summary: { mode: 'dynamic', matmuls: quantized.matmuls.length } satisfies QuantizationSummary };
+  }
+  const { data, images, method } = options.calibration;
+  const { meta } = source;
+  const set = await calibrationImages(data ?? DEFAULT_DATA, meta.preprocess, meta.config.numClasses, images ?? DEFAULT_CALIBRATION_IMAGES, options.seed ?? 0);
+  return quantizeStatic(model, activationRanks, set, meta.preprocess, meta.config.numClasses, method ?? 'auto');
+}
+
+async function writeOnnx(source: ModelSource, record: ExportRecord, out: string, options: ExportOptions): Promise<{ files: string[]; quantization?: QuantizationSummary }> {
   const graph = buildInferenceGraph(source.meta.config, source.storage);
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(record)) metadata[ONNX_METADATA_PREFIX + key] = typeof value === 'string' ? value : JSON.stringify(value);
-  const bytes = encodeOnnx(graph, { metadata, producerVersion: PRODUCER_VERSION });
+  let model = toOnnxModel(graph, { metadata, producerVersion: PRODUCER_VERSION });
+  let quantization: QuantizationSummary | undefined;
+  if (options.quantize === 'int8') {
+    ({ model, summary: quantization } = await quantizeOnnx(graph, model, source, options));
+    model.metadataProps = [...(model.metadataProps ?? []), { key: ONNX_METADATA_PREFIX + 'quantization', value: JSON.stringify(quantization) }];
+  }
+  const bytes = encodeModelProto(model);
+  return { files: await writeOnnxBytes(bytes, out), ...(quantization ? { quantization } : {}) };
+}
+
+async function writeOnnxBytes(bytes: Uint8Array, out: string): Promise<string[]> {
   if (out.endsWith('.onnx')) {
     await fs.mkdir(path.dirname(path.resolve(out)), { recursive: true });
     await writeFileAtomic(out, bytes);
@@ -110,10 +140,13 @@ async function writeTimm(source: ModelSource, provenance: Provenance, out: strin
  */
 export async function exportModel(modelPath: string, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<ExportResult> {
   if (!EXPORT_FORMATS.includes(format)) throw new Error(`unknown export format ${JSON.stringify(format)} (use ${EXPORT_FORMATS.join(', ')})`);
+  if (options.quantize !== undefined && format !== 'onnx') {
+    throw new ConfigError([{ field: 'quantize', message: `int8 quantization is for the ONNX export, not ${format}` }]);
+  }
   if (format === 'sws-reference') return exportSwsReference(modelPath, out);
   const source = await readAnyModel(modelPath, { heads: options.heads });
   const warnings = source.naming === 'learngene' ? [...source.notes] : source.notes.map((n) => `import: ${n}`);
-  const provenance = exportProvenance(source, modelPath, format);
+  const provenance = exportProvenance(source, modelPath, format, options.quantize);
   const record: ExportRecord = {
     format: 'learngene-export',
     config: source.meta.config,
@@ -121,7 +154,7 @@ export async function exportModel(modelPath: string, format: ExportFormat, out: 
     classNames: source.meta.classNames,
     provenance,
   };
-  if (format === 'onnx') return { kind: 'export', format, files: await writeOnnx(source, record, out), warnings };
+  if (format === 'onnx') return { kind: 'export', format, ...(await writeOnnx(source, record, out, options)), warnings };
   if (format === 'tfjs') return { kind: 'export', format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
   const timm = await writeTimm(source, provenance, out);
   return { kind: 'export', format, files: timm.files, warnings: [...warnings, ...timm.warnings] };

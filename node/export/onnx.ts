@@ -113,10 +113,15 @@ export function toOnnxModel(graph: InferenceGraph, options: OnnxExportOptions = 
 }
 
 export function encodeOnnx(graph: InferenceGraph, options: OnnxExportOptions = {}): Uint8Array {
-  const model = onnx.ModelProto.create(toOnnxModel(graph, options));
-  const error = onnx.ModelProto.verify(model);
+  return encodeModelProto(toOnnxModel(graph, options));
+}
+
+/** Verifies and encodes a ModelProto object (ours, or one rewritten by quantize.ts). */
+export function encodeModelProto(model: IModelProto): Uint8Array {
+  const message = onnx.ModelProto.create(model);
+  const error = onnx.ModelProto.verify(message);
   if (error) throw new Error(`ONNX export: invalid ModelProto (${error})`);
-  return onnx.ModelProto.encode(model).finish();
+  return onnx.ModelProto.encode(message).finish();
 }
 
 /** Parses ONNX bytes (for inspection: opset, producer, metadata, declared inputs/outputs). */

@@ -32,8 +32,8 @@ export function requestPaths(request: JobRequest): RequestPath[] {
   const output = (field: string, value: string | undefined) => {
     if (typeof value === 'string' && value.length > 0) out.push({ field, value, role: 'output', expected: '' });
   };
-  const data = (spec: { path?: string } | undefined) => {
-    if (spec?.path && spec.path !== SAMPLE_DATASET) input('data.path', spec.path, DATASET);
+  const data = (spec: { path?: string } | undefined, field = 'data.path') => {
+    if (spec?.path && spec.path !== SAMPLE_DATASET) input(field, spec.path, DATASET);
   };
   switch (request.kind) {
     case 'train':
@@ -48,6 +48,12 @@ export function requestPaths(request: JobRequest): RequestPath[] {
       break;
     case 'grow':
       input('learngene', request.learngene, LEARNGENE);
+      output('out', request.out);
+      break;
+    case 'prune':
+      input('model', request.model, MODEL);
+      input('learngene', request.learngene, LEARNGENE);
+      data(request.data);
       output('out', request.out);
       break;
     case 'finetune':
@@ -68,6 +74,7 @@ export function requestPaths(request: JobRequest): RequestPath[] {
       break;
     case 'export':
       input('model', request.model, MODEL);
+      data(request.calibration?.data, 'calibration.data.path');
       output('out', request.out);
       break;
     case 'import':

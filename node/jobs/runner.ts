@@ -10,6 +10,7 @@ import type { JobContext } from './phase.js';
 import { runFinetune, runTrain } from './train-jobs.js';
 import { runEvaluate } from './evaluate-job.js';
 import { runDistill, runGrow } from './sws-jobs.js';
+import { runPrune } from './prune-jobs.js';
 import { runCompare, runDemo } from './compare.js';
 import { exportModel } from '../export/index.js';
 import { importModel, importSwsReference, isSwsReferenceCheckpoint } from '../import.js';
@@ -25,9 +26,14 @@ const handlers: Handlers = {
   evaluate: (request) => runEvaluate(request),
   distill: runDistill,
   grow: (request) => runGrow(request),
+  prune: runPrune,
   compare: (request, ctx) => runCompare(request, ctx, { saveModels: Boolean(request.out) }),
   demo: runDemo,
-  export: (request) => exportModel(request.model, request.format, request.out, request.heads !== undefined ? { heads: request.heads } : {}),
+  export: (request) => exportModel(request.model, request.format, request.out, {
+    ...(request.heads !== undefined ? { heads: request.heads } : {}),
+    ...(request.quantize ? { quantize: request.quantize } : {}),
+    ...(request.calibration ? { calibration: request.calibration } : {}),
+  }),
   import: async (request) => {
     if (await isSwsReferenceCheckpoint(request.source)) {
       const lg = await importSwsReference(request.source, { out: request.out, ...(request.stages ? { stages: request.stages } : {}), ...(request.heads !== undefined ? { heads: request.heads } : {}) });

@@ -57,7 +57,7 @@ export { readJobFromDisk };
 
 /** Kinds without a training phase to checkpoint: a cancel stops their thread at once
  *  (their outputs are written atomically, so nothing half-written remains). */
-const STOP_AT_ONCE: ReadonlySet<JobKind> = new Set<JobKind>(['evaluate', 'export', 'import', 'grow']);
+const STOP_AT_ONCE: ReadonlySet<JobKind> = new Set<JobKind>(['evaluate', 'export', 'import', 'grow', 'prune']);
 const FINAL: ReadonlySet<JobStatus> = new Set<JobStatus>(['done', 'error', 'cancelled']);
 
 type Outcome =

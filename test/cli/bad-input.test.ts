@@ -15,7 +15,7 @@ import { hashTree, requireBuild, runCli, SAMPLE_DATA, tempDir } from '../helpers
 requireBuild();
 
 const commands = new Set<string>();
-for (const name of ['distill', 'grow', 'finetune']) if ((await runCli([name, '--help'])).code === 0) commands.add(name);
+for (const name of ['distill', 'grow', 'finetune', 'prune']) if ((await runCli([name, '--help'])).code === 0) commands.add(name);
 
 /** Inputs built once; paths outside the project. */
 interface Inputs {
@@ -85,6 +85,17 @@ const ROWS: Row[] = [
   { name: 'grow: --layers-source shorter than --depth', needs: 'grow', args: (i, P) => ['grow', '--learngene', i.learngene!, '--depth', '3', '--layers-source', '0,1', '--out', path.join(P, 'models/g')], message: () => 'layersSource: has 2 entries but depth is 3' },
   { name: 'grow: --layers-source index ≥ number of stages', needs: 'grow', args: (i, P) => ['grow', '--learngene', i.learngene!, '--depth', '2', '--layers-source', '0,2', '--out', path.join(P, 'models/g')], message: () => 'layersSource: entry 1 is 2; every index must be a stage in 0..1' },
   { name: 'grow: --layers-source out of stage order', needs: 'grow', args: (i, P) => ['grow', '--learngene', i.learngene!, '--depth', '2', '--layers-source', '1,0', '--out', path.join(P, 'models/g')], message: () => 'layersSource: entry 1 (0) comes after 1; stage order must be kept (non-decreasing)' },
+  // Pruning and int8 export
+  { name: 'prune: --heads-keep 0', needs: 'prune', args: (i, P) => ['prune', '--model', i.teacher, '--heads-keep', '0', '--mlp-keep', '0.5', '--out', path.join(P, 'models/p')], message: () => 'headsKeep: must keep some heads: a fraction in (0, 1] or a whole count, got 0' },
+  { name: 'prune: more heads than the model has', needs: 'prune', args: (i, P) => ['prune', '--model', i.teacher, '--heads-keep', '3', '--mlp-keep', '0.5', '--out', path.join(P, 'models/p')], message: () => 'headsKeep: cannot keep 3 heads: the model has 2' },
+  { name: 'prune: a fraction that keeps no head', needs: 'prune', args: (i, P) => ['prune', '--model', i.teacher, '--heads-keep', '0.2', '--mlp-keep', '0.5', '--out', path.join(P, 'models/p')], message: () => 'headsKeep: 0.2 of 2 heads keeps none (the smallest fraction that keeps one is 0.500)' },
+  { name: 'prune: --mlp-keep 1.5', needs: 'prune', args: (i, P) => ['prune', '--model', i.teacher, '--heads-keep', '1', '--mlp-keep', '1.5', '--out', path.join(P, 'models/p')], message: () => 'mlpKeep: 1.5 is neither a fraction in (0, 1] nor a whole count of MLP units' },
+  { name: 'prune: more MLP units than a learngene has', needs: 'distill', args: (i, P) => ['prune', '--learngene', i.learngene!, '--heads-keep', '1', '--mlp-keep', '100', '--out', path.join(P, 'models/p')], message: () => 'mlpKeep: cannot keep 100 MLP units: the learngene has 64' },
+  { name: 'prune: --model and --learngene', needs: 'prune', args: (i, P) => ['prune', '--model', i.teacher, '--learngene', i.teacher, '--heads-keep', '1', '--mlp-keep', '1', '--out', path.join(P, 'models/p')], message: () => 'give exactly one of --model or --learngene' },
+  { name: 'export: --quantize int4', args: (i, P) => ['export', '--model', i.teacher, '--format', 'onnx', '--quantize', 'int4', '--out', path.join(P, 'models/q.onnx')], message: () => '--quantize: expected int8, got "int4"' },
+  { name: 'export: int8 of a tfjs export', args: (i, P) => ['export', '--model', i.teacher, '--format', 'tfjs', '--quantize', 'int8', '--out', path.join(P, 'models/q')], message: () => '--quantize int8 is for --format onnx, not tfjs' },
+  { name: 'export: calibration data without --quantize', args: (i, P) => ['export', '--model', i.teacher, '--format', 'onnx', '--calibration-data', SAMPLE_DATA, '--out', path.join(P, 'models/q.onnx')], message: () => '--calibration-data needs --quantize int8' },
+  { name: 'export: calibration data with another label set', args: (i, P) => ['export', '--model', i.teacher, '--format', 'onnx', '--quantize', 'int8', '--calibration-data', i.twoClass!, '--out', path.join(P, 'models/q.onnx')], message: (i) => `calibration.data: ${i.twoClass} has 2 classes but the model predicts 10; calibrate on the data the model was trained for` },
   // Outputs that are not ours (issue 14): refused, never replaced (--force would)
   { name: 'train --out the project folder itself', args: (_, P) => train(P, ...sample).map((a) => (a === path.join(P, 'models/x') ? P : a)), message: (_, P) => `out: ${P} already exists and is a folder with files learngene did not write; it would be replaced.` },
   { name: 'export --out a folder that is not an export', args: (i, P) => ['export', '--model', i.teacher, '--format', 'tfjs', '--out', path.join(P, 'runs')], message: (_, P) => `out: ${path.join(P, 'runs')} already exists and is a folder with files learngene did not write` },
@@ -140,6 +151,7 @@ beforeAll(async () => {
     truncJpegFile: truncJpeg.bad,
     emptyClass: await imageFolder(f('empty-class'), { a: 3, b: 0 }),
     singleClass: await imageFolder(f('single-class'), { a: 3 }),
+    twoClass: await imageFolder(f('two-class'), { a: 3, b: 3 }),
     idxCount: await idxCountMismatch(f('idx-count')),
     idxMagic: await idxWrongMagic(f('idx-magic')),
     idxGz: await idxTruncatedGzip(f('idx-gz')),

@@ -1,10 +1,11 @@
 // The studio end to end, in browser mode and Debian Chromium: a new user drops an
 // image-folder dataset (as a .tar.gz), trains a tiny teacher, distils a learngene with
 // stages 1,1, grows and fine-tunes two depths with the scratch baseline, watches the
-// charts update, compares; evaluates every model (a confusion-matrix cell opens its
-// images, two models side by side), drops an image on the page and reads every model's
-// top-k; exports ONNX — the files exist and load in onnxruntime; grows descendants for
-// a class subset of another dataset (transfer). Every step: a screenshot under
+// charts update, compares, prunes the depth-2 descendant and heals it; evaluates every
+// model (a confusion-matrix cell opens its images, two models side by side), drops an
+// image on the page and reads every model's top-k; exports ONNX (float, and the pruned
+// model as int8) — the files exist and load in onnxruntime; grows descendants for a
+// class subset of another dataset (transfer). Every step: a screenshot under
 // test-output/e2e/ (with LEARNGENE_DOCS_SCREENSHOTS=1 the README's also go to
 // docs/screenshots/), axe-core (no serious or critical violations) and a Tab walk
 // reaching every control. Then the studio restarts on the same project and shows the
@@ -183,10 +184,27 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     await docsScreenshot(page, 'descendants');
   }, STEP_TIMEOUT);
 
+  it('descendants: grow → prune → fine-tune: half the heads and MLP units of the depth-2 descendant, healed one epoch', async () => {
+    const card = page.getByTestId('prune');
+    await card.waitFor();
+    await card.getByLabel('Model').selectOption(path.join(project, 'compare', 'descendants', 'sws-d2'));
+    await card.getByLabel('Attention heads kept').selectOption({ label: 'half' });
+    await card.getByLabel('MLP units kept').selectOption({ label: 'half' });
+    expect(await card.getByLabel('Healing epochs').inputValue()).toBe('1');
+    await card.getByLabel(/Largest effect on the loss/).check();
+    await card.getByRole('button', { name: 'Prune & fine-tune' }).click();
+    const result = page.getByTestId('prune-result');
+    await result.waitFor({ timeout: STEP_TIMEOUT });
+    expect(await result.textContent()).toMatch(/Heads per block\s*2 → 1/);
+    await expect.poll(() => result.textContent(), { timeout: STEP_TIMEOUT }).toMatch(/Top-1 after fine-tuning\s*\d+\.\d%/);
+    for (const name of ['sws-d2-pruned', 'sws-d2-pruned-ft']) expect(existsSync(path.join(project, 'descendants', name, 'model.safetensors'))).toBe(true);
+    expectClean(await checkStep(page, 'descendants-pruned'));
+  }, STEP_TIMEOUT);
+
   it('evaluate: every model\'s confusion matrix; a cell opens its images; two models side by side', async () => {
     await step(page, 'Evaluate');
-    // Teacher, Aux-Net and the four descendants.
-    await page.getByRole('button', { name: /^Evaluate 6 models$/ }).click();
+    // Teacher, Aux-Net, the four descendants and the pruned one.
+    await page.getByRole('button', { name: /^Evaluate 7 models$/ }).click();
     const evaluation = page.getByTestId('evaluation');
     await evaluation.first().waitFor({ timeout: STEP_TIMEOUT });
     await expect.poll(() => page.getByRole('button', { name: /^Evaluate \d* ?models?$/ }).isDisabled(), { timeout: STEP_TIMEOUT }).toBe(true);
@@ -211,7 +229,7 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
   it('try it: an image dropped on the page shows every model\'s top-k; one of the test split too', async () => {
     await dropFiles(page, [photo]);
     const predictions = page.getByTestId('prediction');
-    await expect.poll(() => predictions.count(), { timeout: 60_000 }).toBe(6);
+    await expect.poll(() => predictions.count(), { timeout: 60_000 }).toBe(7);
     await expect.poll(async () => (await Promise.all((await predictions.all()).map((p) => p.locator('ol li').count()))).every((n) => n === 3), { timeout: 60_000 }).toBe(true);
     expect(await page.getByTestId('try-it').textContent()).toContain('my-circle.png');
     const first = await predictions.first().locator('ol li').allTextContents();
@@ -229,7 +247,7 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     await step(page, 'Export');
     await page.getByRole('checkbox', { name: /SWS · depth 1/ }).check();
     await page.getByRole('checkbox', { name: /SWS · depth 2/ }).check();
-    expect(await page.getByRole('checkbox', { name: /ONNX/ }).isChecked()).toBe(true);
+    expect(await page.getByRole('checkbox', { name: /^ONNX runs in onnxruntime/ }).isChecked()).toBe(true);
     await page.getByRole('button', { name: 'Export 2 files' }).click();
     const files = page.getByTestId('export-file');
     await expect.poll(() => files.count(), { timeout: STEP_TIMEOUT }).toBe(2);
@@ -245,6 +263,21 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     // Browser mode offers a download of each file.
     expect(await page.getByRole('link', { name: 'Download' }).count()).toBe(2);
     expectClean(await checkStep(page, 'export'));
+  }, STEP_TIMEOUT);
+
+  it('export: the pruned model as int8 ONNX, calibrated on the dataset; it loads in onnxruntime', async () => {
+    for (const name of [/SWS · depth 1/, /SWS · depth 2/, /^ONNX runs in onnxruntime/]) await page.getByRole('checkbox', { name }).uncheck();
+    await page.getByRole('checkbox', { name: /Pruned · depth 2/ }).check();
+    await page.getByRole('checkbox', { name: /ONNX int8/ }).check();
+    await page.getByRole('button', { name: 'Export 1 file' }).click();
+    const files = page.getByTestId('export-file');
+    await expect.poll(() => files.allTextContents(), { timeout: STEP_TIMEOUT }).toEqual([path.join(project, 'exports', 'sws-d2-pruned-ft-int8.onnx')]);
+    expect(await page.getByTestId('quantization').textContent()).toMatch(/^int8 weights in \d+ layers; activation ranges \((minmax|percentile)\) from \d+ images/);
+    const session = await ort.InferenceSession.create(path.join(project, 'exports', 'sws-d2-pruned-ft-int8.onnx'));
+    const output = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(2 * 3 * 16 * 16).fill(0.5), [2, 3, 16, 16]) });
+    expect(output[session.outputNames[0]!]!.dims).toEqual([2, 3]);
+    await session.release();
+    expectClean(await checkStep(page, 'export-int8'));
   }, STEP_TIMEOUT);
 
   it('transfer: descendants of another dataset\'s class subset, with fresh heads, next to the first ones', async () => {

@@ -1,13 +1,14 @@
 // The wizard: what the user chose on each step, the requests those choices make, and
 // the same validation messages the job service would give (shared/api.ts).
 import { DEFAULT_OPTIM, defaultViTConfig, type OptimConfig, type ValidationIssue, type ViTConfig } from '../../../shared/config.js';
-import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type EvaluateRequest, type ExportRequest, type GrowRequest, type InspectResult, type SubmitOptions, type TrainRequest } from '../../../shared/api.js';
+import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type EvaluateRequest, type ExportRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type InspectResult, type PruneRequest, type SubmitOptions, type TrainRequest } from '../../../shared/api.js';
 import { backendFor, estimateCost, trainImages, trainingFlops, type CostEstimate } from '../../../shared/cost.js';
 import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
 import { api } from '../lib/api.js';
 import { joinPath, baseName, slug } from '../lib/paths.js';
 import { presetSettings, type DistillSettings, type PresetName } from '../lib/presets.js';
-import { isResultOf } from '../../../shared/results.js';
+import { isResultOf, type JobResults } from '../../../shared/results.js';
+import type { JobKind } from '../../../shared/events.js';
 import { jobs } from './jobs.svelte.js';
 import { studio } from './studio.svelte.js';
 
@@ -18,15 +19,16 @@ export const STEPS: { id: StepId; title: string; hint: string }[] = [
   { id: 'teacher', title: 'Teacher', hint: 'A trained ViT to learn from' },
   { id: 'stages', title: 'Stages', hint: 'The Aux-Net and its descendants' },
   { id: 'distill', title: 'Distill', hint: 'Train the learngene' },
-  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare' },
+  { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare, prune' },
   { id: 'evaluate', title: 'Evaluate', hint: 'Mistakes, and your own images' },
-  { id: 'export', title: 'Export', hint: 'ONNX, TF.js, timm' },
+  { id: 'export', title: 'Export', hint: 'ONNX (float or int8), TF.js, timm' },
 ];
 
 export type DatasetInfo = Extract<InspectResult, { kind: 'dataset' }>;
 export type ModelInfo = Extract<InspectResult, { kind: 'model' }>;
-/** Formats of a model export (a learngene goes out as 'sws-reference'). */
-export type ExportFormat = Exclude<ExportRequest['format'], 'sws-reference'>;
+/** What the Export step offers for models: the request formats, and ONNX with int8 weights (a learngene goes out as 'sws-reference'). */
+export type ExportFormat = Exclude<ExportRequest['format'], 'sws-reference'> | 'onnx-int8';
+export const EXPORT_CHOICES: readonly ExportFormat[] = ['onnx', 'onnx-int8', 'tfjs', 'timm'];
 
 export interface TeacherForm {
   depth: number;
@@ -53,9 +55,33 @@ export interface Evaluable {
   data: DataSpec;
 }
 
+/** Grow → prune → fine-tune: which model, how much of it to keep, and how long to heal it. */
+export interface PruneForm {
+  model: string;
+  headsKeep: number;
+  mlpKeep: number;
+  importance: ImportanceKind;
+  epochs: number;
+}
+
+/** A model the studio made, as the Descendants and Export steps list it. */
+export interface ProjectModel {
+  path: string;
+  label: string;
+  detail: string;
+  /** Made by pruning (not offered for pruning again). */
+  pruned?: boolean;
+}
+
 /** Issues whose field starts with one of `prefixes` (a form section's own). */
 export function issuesFor(issues: ValidationIssue[], ...fields: string[]): string[] {
   return issues.filter((i) => fields.some((f) => i.field === f || i.field.startsWith(f + '.'))).map((i) => i.message);
+}
+
+/** The result of a finished `kind` job, or null (not done, or no job). */
+function doneResult<K extends JobKind>(id: string | null, kind: K): JobResults[K] | null {
+  const view = jobs.view(id);
+  return view?.status === 'done' && isResultOf(view.result, kind) ? view.result : null;
 }
 
 function errorText(error: unknown): string {
@@ -150,6 +176,9 @@ class Wizard {
   fineTune = $state<FineTuneForm>({ epochs: 1, batchSize: 32, lr: 1e-3 });
   compareJobId = $state<string | null>(null);
   growJobIds = $state<string[]>([]);
+  pruneForm = $state<PruneForm>({ model: '', headsKeep: 0.5, mlpKeep: 0.5, importance: 'weight', epochs: 1 });
+  pruneJobId = $state<string | null>(null);
+  pruneFinetuneJobId = $state<string | null>(null);
 
   // --- Evaluate ---------------------------------------------------------------------
   /** Evaluate jobs by model path. */
@@ -157,7 +186,7 @@ class Wizard {
 
   // --- Export -----------------------------------------------------------------------
   exportSelected = $state<Record<string, boolean>>({});
-  exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, tfjs: false, timm: false });
+  exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, 'onnx-int8': false, tfjs: false, timm: false });
   /** Also the learngene, in the official SWS code's layout (to grow descendants with that PyTorch code). */
   exportLearngene = $state(false);
   exportJobIds = $state<string[]>([]);
@@ -269,7 +298,7 @@ class Wizard {
 
   /** Models the Export step offers: the teacher and every descendant made in this project. */
   exportableModels = $derived.by(() => {
-    const models: { path: string; label: string; detail: string }[] = [];
+    const models: ProjectModel[] = [];
     if (this.teacherPath && this.teacher?.kind === 'model') models.push({ path: this.teacherPath, label: 'Teacher', detail: baseName(this.teacherPath) });
     const compare = this.compareResult;
     if (compare?.out) {
@@ -282,6 +311,8 @@ class Wizard {
       const result = view?.status === 'done' ? view.result : null;
       if (isResultOf(result, 'grow')) models.push({ path: result.out, label: `Grown · depth ${result.depth}`, detail: 'not fine-tuned' });
     }
+    const pruned = this.prunedModel;
+    if (pruned) models.push(pruned);
     return models.filter((m, i, all) => all.findIndex((n) => n.path === m.path) === i);
   });
 
@@ -296,6 +327,8 @@ class Wizard {
     if (compare?.out) {
       for (const row of compare.rows) list.push({ path: joinPath(compare.out, 'descendants', `${row.method}-d${row.depth}`), label: `${row.method.toUpperCase()} · depth ${row.depth}`, data });
     }
+    const pruned = this.prunedModel;
+    if (pruned) list.push({ path: pruned.path, label: pruned.label, data: this.dataSpec });
     return list;
   });
 
@@ -336,6 +369,43 @@ class Wizard {
       flops += runsPerDepth * trainingFlops(config, { train: images.train, evalPerEpoch: evalImages, evalAtEnd: 0, epochs: this.fineTune.epochs });
     }
     return estimateCost(flops, this.backendInfo);
+  });
+
+  // --- Grow → prune → fine-tune ------------------------------------------------------
+
+  /** Models the prune card offers: the descendants made here (not the teacher, nor what pruning made). */
+  prunableModels = $derived(this.exportableModels.filter((m) => !m.pruned && m.path !== this.teacherPath));
+  pruneRequest = $derived<PruneRequest>({
+    kind: 'prune',
+    model: this.pruneForm.model,
+    out: joinPath(this.projectDir, 'descendants', `${slug(baseName(this.pruneForm.model || 'model'))}-pruned`),
+    headsKeep: this.pruneForm.headsKeep,
+    mlpKeep: this.pruneForm.mlpKeep,
+    importance: this.pruneForm.importance,
+    ...(this.pruneForm.importance === 'taylor' ? { data: this.dataSpec } : {}),
+    seed: this.seed,
+  });
+  pruneIssues = $derived<ValidationIssue[]>([
+    ...(this.pruneForm.model ? [] : [{ field: 'model', message: 'choose a model to make smaller' }]),
+    ...(this.pruneForm.importance === 'taylor' && !this.dataReady ? [{ field: 'importance', message: 'Taylor scores need the dataset of the Data step' }] : []),
+    ...(this.pruneForm.epochs > 0 && !this.dataReady ? [{ field: 'epochs', message: 'fine-tuning needs the dataset of the Data step' }] : []),
+    ...validateRequest(this.pruneRequest).filter((i) => i.field !== 'model'),
+    ...(Number.isInteger(this.pruneForm.epochs) && this.pruneForm.epochs >= 0 ? [] : [{ field: 'epochs', message: `must be a non-negative integer, got ${JSON.stringify(this.pruneForm.epochs)}` }]),
+  ]);
+  pruneResult = $derived(doneResult(this.pruneJobId, 'prune'));
+  pruneFinetuneResult = $derived(doneResult(this.pruneFinetuneJobId, 'finetune'));
+  /** The smaller model once it is ready: fine-tuned (or just pruned when asked for 0 epochs). */
+  prunedModel = $derived.by<ProjectModel | null>(() => {
+    const pruned = this.pruneResult;
+    if (!pruned) return null;
+    const healed = this.pruneFinetuneResult;
+    const request = jobs.view(this.pruneFinetuneJobId)?.request;
+    if (healed) {
+      const top1 = healed.test?.top1 ?? healed.val?.top1;
+      return { path: healed.out, label: `Pruned · depth ${pruned.config.depth}`, detail: `${pruned.params.after.toLocaleString('en-US')} parameters, fine-tuned${top1 !== undefined ? `, top-1 ${(top1 * 100).toFixed(1)}%` : ''}`, pruned: true };
+    }
+    if (request?.kind === 'finetune') return null; // still healing
+    return { path: pruned.out, label: `Pruned · depth ${pruned.config.depth}`, detail: `${pruned.params.after.toLocaleString('en-US')} parameters, not fine-tuned`, pruned: true };
   });
 
   // --- Actions ----------------------------------------------------------------------
@@ -469,6 +539,27 @@ class Wizard {
     this.compareJobId = info.id;
   }
 
+  /** Prunes the chosen model; fine-tuning follows when the prune job is done (healPruned). */
+  async startPrune(): Promise<void> {
+    this.pruneFinetuneJobId = null;
+    this.pruneJobId = (await jobs.submit($state.snapshot(this.pruneRequest) as PruneRequest, { newVersion: true })).id;
+  }
+
+  /** Fine-tunes the pruned model for the chosen epochs (none: the pruned model is the result). */
+  async healPruned(): Promise<void> {
+    const pruned = this.pruneResult;
+    if (!pruned || this.pruneFinetuneJobId || this.pruneForm.epochs === 0) return;
+    const request: FinetuneRequest = {
+      kind: 'finetune',
+      model: pruned.out,
+      data: $state.snapshot(this.dataSpec) as DataSpec,
+      out: `${pruned.out}-ft`,
+      optim: { ...DEFAULT_OPTIM, epochs: this.pruneForm.epochs, batchSize: this.fineTune.batchSize, lr: this.fineTune.lr, warmupEpochs: 0 },
+      seed: this.seed,
+    };
+    this.pruneFinetuneJobId = (await jobs.submit(request, this.runOptions())).id;
+  }
+
   async growOnly(): Promise<void> {
     const ids: string[] = [];
     for (const depth of this.depths) {
@@ -500,10 +591,15 @@ class Wizard {
     for (const model of this.exportableModels) {
       if (!this.exportSelected[model.path]) continue;
       const name = slug(model.path === this.teacherPath ? 'teacher' : baseName(model.path));
-      for (const format of ['onnx', 'tfjs', 'timm'] as const) {
-        if (!this.exportFormats[format]) continue;
-        const target = format === 'onnx' ? joinPath(this.projectDir, 'exports', `${name}.onnx`) : joinPath(this.projectDir, 'exports', `${name}-${format}`);
-        out.push({ kind: 'export', model: model.path, format, out: target });
+      for (const choice of EXPORT_CHOICES) {
+        if (!this.exportFormats[choice]) continue;
+        const exports = (file: string) => joinPath(this.projectDir, 'exports', file);
+        if (choice === 'onnx') out.push({ kind: 'export', model: model.path, format: 'onnx', out: exports(`${name}.onnx`) });
+        else if (choice === 'onnx-int8') {
+          // Static int8 calibrated on the Data step's images when there are any; dynamic otherwise.
+          const calibration = this.dataReady ? { calibration: { data: { ...this.dataSpec, valFraction: 0 }, images: 256 } } : {};
+          out.push({ kind: 'export', model: model.path, format: 'onnx', quantize: 'int8', ...calibration, out: exports(`${name}-int8.onnx`) });
+        } else out.push({ kind: 'export', model: model.path, format: choice, out: exports(`${name}-${choice}`) });
       }
     }
     if (this.exportLearngene && this.learngenePath) out.push({ kind: 'export', model: this.learngenePath, format: 'sws-reference', out: joinPath(this.projectDir, 'exports', 'learngene-sws') });
@@ -524,7 +620,7 @@ class Wizard {
     const tleg = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'tleg');
     const compare = jobs.latest('compare');
     // The main dataset is the teacher's and the learngene's; the descendants' may be another (transfer).
-    const withData = [distill, train, compare].find((v) => v?.request && 'data' in v.request && v.request.data.path);
+    const withData = [distill, train, compare].find((v) => v?.request && 'data' in v.request && v.request.data?.path);
     if (train) this.teacherJobId = train.id;
     if (distill?.request?.kind === 'distill') {
       const r = distill.request;
@@ -542,7 +638,7 @@ class Wizard {
     const evaluations: Record<string, string> = {};
     for (const view of [...jobs.all].reverse()) if (view.request?.kind === 'evaluate') evaluations[view.request.model] = view.id;
     this.evaluationJobIds = evaluations;
-    if (compare?.request?.kind === 'compare' && compare.request.data.path && compare.request.data.path !== (withData?.request && 'data' in withData.request ? withData.request.data.path : undefined)) {
+    if (compare?.request?.kind === 'compare' && compare.request.data.path && compare.request.data.path !== (withData?.request && 'data' in withData.request ? withData.request.data?.path : undefined)) {
       const transferPath = compare.request.data.path;
       this.descendantClasses = compare.request.data.classes?.slice() ?? null;
       api.inspect(transferPath).then((info) => {
@@ -552,9 +648,17 @@ class Wizard {
         this.descendantData = 'other';
       }, () => undefined);
     }
+    const prune = jobs.latest('prune', (v) => v.request?.kind === 'prune' && v.request.model !== undefined && inProject(v.request.out));
+    if (prune?.request?.kind === 'prune') {
+      const r = prune.request;
+      this.pruneJobId = prune.id;
+      this.pruneForm = { ...this.pruneForm, model: r.model ?? '', headsKeep: r.headsKeep, mlpKeep: r.mlpKeep, importance: r.importance };
+      const healing = jobs.latest('finetune', (v) => v.request?.kind === 'finetune' && v.request.model === r.out);
+      if (healing) this.pruneFinetuneJobId = healing.id;
+    }
     const exports = jobs.all.filter((v) => v.kind === 'export');
     if (exports.length) this.exportJobIds = exports.filter((v) => v.updatedAt >= exports[0]!.updatedAt - 120_000).map((v) => v.id).reverse();
-    const dataPath = withData?.request && 'data' in withData.request ? withData.request.data.path : undefined;
+    const dataPath = withData?.request && 'data' in withData.request ? withData.request.data?.path : undefined;
     if (dataPath && !this.dataPath) {
       this.dataPath = dataPath;
       api.inspect(dataPath).then((info) => info.kind === 'dataset' && (this.data = info), (error: unknown) => (this.dataError = errorText(error)));

@@ -1,5 +1,6 @@
 // The ONNX training graph (engine/onnx/) against the tfjs engine: one optimizer step of a
-// ViT (both poolings), an SWS Aux-Net (stages 2,1), a TLEG Aux-Net and a descendant,
+// ViT (both poolings), an SWS Aux-Net (stages 2,1), a TLEG Aux-Net, a descendant and a
+// pruned ViT (fewer, narrower-than-dim heads; an odd MLP width),
 // with drop-path, label smoothing 0.1, KD (τ=2, α=0.5, both reductions) and frozen
 // parameters: the loss and every updated weight and AdamW moment agree within 1e-4
 // relative. tfjs runs on its cpu backend (plain float32 JavaScript: the oracle).
@@ -85,6 +86,8 @@ const CASES: Case[] = [
     },
     frozen: ['patch_embed.proj.weight', 'patch_embed.proj.bias'],
   },
+  // A pruned shape (learngene prune): 2 heads of width 4 (attention 8 wide, dim 16), an MLP of 11 units.
+  { name: 'pruned ViT: 2 heads of width 4, MLP of 11 units', network: () => createViT(vit({ heads: 2, headDim: 4, mlpRatio: 11 / 16 }), 7) },
 ];
 
 describe('one training step: onnxruntime graph = tfjs engine', () => {
