@@ -1,4 +1,4 @@
-// Jobs that train or evaluate one ordinary ViT: train (from scratch), finetune, evaluate.
+// Jobs that train one ordinary ViT: train (from scratch) and finetune (evaluate: evaluate-job.ts).
 
 import { ConfigError, defaultViTConfig, type ViTConfig, assertValid, validateViTConfig } from '../../shared/config.js';
 import type { DataSpec, FinetuneRequest, TrainRequest } from '../../shared/api.js';
