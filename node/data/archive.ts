@@ -293,8 +293,12 @@ async function extractTar(file: string, writer: Writer): Promise<void> {
         const target = writer.target(name);
         if (!target) return entry.resume();
         open.add(entry);
+        // Its errors reach us through the pipeline below or as the archive's failure; without
+        // a listener, stopping it before that pipeline is attached would throw.
+        entry.on('error', () => undefined);
         writes.push((async () => {
           await writer.mkdir(path.dirname(target));
+          if (failure) return;
           const counter = new Checksum((n) => writer.account(n));
           await pipeline(entry, counter, createWriteStream(target));
           writer.fileDone();
