@@ -42,6 +42,16 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
+/**
+ * max |a − b| / max |b|: an error relative to the tensor's scale (floor `floor` for tensors
+ * that are all near zero, e.g. biases after one step).
+ */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  let scale = floor;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  return maxAbsDiff(a, b) / scale;
+}
+
 export function flat(nested: unknown): number[] {
   return (Array.isArray(nested) ? nested.flat(Infinity) : [nested]) as number[];
 }

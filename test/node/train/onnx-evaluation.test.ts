@@ -19,7 +19,7 @@ import { TfjsStepExecutor } from '../../../engine/train/executor.js';
 import { OnnxInference, OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
 import { fastTeacher, OnnxNetworkTeacher } from '../../../node/train/onnx-network-teacher.js';
-import { useBackend } from '../../helpers/fixtures.js';
+import { maxAbsDiff, useBackend } from '../../helpers/fixtures.js';
 
 const config: ViTConfig = { imageSize: 16, channels: 3, patchSize: 4, dim: 32, depth: 3, heads: 2, mlpRatio: 2, qkvBias: true, pooling: 'avg', layerNormEps: 1e-6, gelu: 'exact', dropPath: 0.2, numClasses: 5 };
 const preprocess = { imageSize: 16, channels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
@@ -30,11 +30,6 @@ function makeBatch(size: number, seed: number, withIndices = false): Batch {
   return withIndices ? { images, labels, size, indices: new Int32Array(size).map((_, i) => i + seed * 100), augmented: false } : { images, labels, size };
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-  return diff;
-}
 
 const tfjsLogits = (net: Network, batch: Batch) =>
   tf.tidy(() => forward(net, tf.tensor4d(batch.images, [batch.size, 3, 16, 16]), { training: false }).dataSync());
@@ -49,7 +44,7 @@ describe('evaluation and teachers in onnxruntime', () => {
     const inference = new OnnxInference(await createOrtRuntime('onnxruntime', { threads: 1 }));
     const batch = makeBatch(9, 5);
     for (let round = 0; round < 2; round++) {
-      expect(maxDiff((await inference.logits(net, batch))!, tfjsLogits(net, batch))).toBeLessThan(1e-5);
+      expect(maxAbsDiff((await inference.logits(net, batch))!, tfjsLogits(net, batch))).toBeLessThan(1e-5);
       for (const v of net.params.values()) v.assign(tf.mul(v, 1.01));
     }
     inference.dispose();
@@ -64,7 +59,7 @@ describe('evaluation and teachers in onnxruntime', () => {
     const fast = await fastTeacher(new CachedTeacher(tfjsTeacher));
     expect((fast as CachedTeacher).inner).toBeInstanceOf(OnnxNetworkTeacher);
     const batch = makeBatch(5, 3, true);
-    expect(maxDiff((await fast.logits(batch)).dataSync(), (await tfjsTeacher.logits(batch)).dataSync())).toBeLessThan(1e-4);
+    expect(maxAbsDiff((await fast.logits(batch)).dataSync(), (await tfjsTeacher.logits(batch)).dataSync())).toBeLessThan(1e-4);
     const optim = { ...DEFAULT_OPTIM, eps: 1e-6 };
     const task = (network: Network) => ({ network, optim, distill: { alpha: 0.5, tau: 2 }, distilling: true });
     const onnx = new OnnxStepExecutor(task(student), await createOrtRuntime('onnxruntime', { threads: 1 }));
@@ -76,7 +71,7 @@ describe('evaluation and teachers in onnxruntime', () => {
     // The executor's own evaluation runs its current (not yet synced) weights.
     const evaluated = (await onnx.logits(student, batch))!;
     await onnx.syncWeights();
-    expect(maxDiff(evaluated, tfjsLogits(student, batch))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(evaluated, tfjsLogits(student, batch))).toBeLessThan(1e-5);
     onnx.dispose();
     tfjs.dispose();
     await ((fast as CachedTeacher).inner as OnnxNetworkTeacher).dispose();

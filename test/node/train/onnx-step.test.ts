@@ -18,7 +18,7 @@ import { type ExecutorTask, type StepExecutor, TfjsStepExecutor } from '../../..
 import { OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
 import type { Teacher } from '../../../engine/train/loop.js';
-import { useBackend } from '../../helpers/fixtures.js';
+import { relativeError, useBackend } from '../../helpers/fixtures.js';
 
 const vit = (overrides: Partial<ViTConfig> = {}): ViTConfig => ({
   imageSize: 8, channels: 3, patchSize: 4, dim: 16, depth: 3, heads: 2, mlpRatio: 2, qkvBias: true,
@@ -53,16 +53,6 @@ function clone(network: Network): Network {
   return network instanceof AuxNet ? new AuxNet(network.aux, params) : new VisionTransformer(network.config, params);
 }
 
-/** max |a − b| / max |b| (tiny tensors: relative to their scale, floor 1e-3 for all-zero ones). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1e-3;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 interface Case {
   name: string;

@@ -15,22 +15,13 @@ import { stepDropPath } from '../../../engine/train/gradients.js';
 import { OnnxStepExecutor } from '../../../engine/onnx/executor.js';
 import { createOrtRuntime } from '../../../node/train/onnx-runtime.js';
 import { runCli } from '../../helpers/cli.js';
-import { useBackend } from '../../helpers/fixtures.js';
+import { relativeError, useBackend } from '../../helpers/fixtures.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // Dawn reads these when it creates its Vulkan instance (the first WebGPU session).
 const GPU_ENV = { VK_ICD_FILENAMES: SWIFTSHADER, XDG_RUNTIME_DIR: os.tmpdir() };
 Object.assign(process.env, GPU_ENV);
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1e-3;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 describe('onnxruntime WebGPU execution provider (SwiftShader)', () => {
   beforeAll(async () => {
