@@ -48,7 +48,7 @@ export interface TrainHooks {
   emit?(event: EngineEvent): void;
   /** After every optimizer step; may checkpoint. Return 'stop' to end the run early (cancel). */
   afterStep?(position: TrainPosition): Promise<void | 'stop'>;
-  /** After each epoch's evaluation. */
+  /** After each epoch's evaluation (the network's variables then hold the current weights). */
   afterEpoch?(position: TrainPosition, record: EpochRecord): Promise<void | 'stop'>;
 }
 
@@ -225,6 +225,9 @@ export class Trainer {
       if (val) {
         hooks?.emit?.({ type: 'epoch', phase: task.phase, epoch, epochs: optim.epochs, trainLoss: record.trainLoss, val, seconds: record.seconds });
       }
+      // At epoch ends the network's variables hold the weights (cheap once an epoch), so
+      // hooks and callers that read `network.params` there see the epoch's model.
+      await this.executor.syncWeights();
       if ((await hooks?.afterEpoch?.(this.position, record)) === 'stop') {
         return { position: this.position, history: this.position.history, stopped: true };
       }
