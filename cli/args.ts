@@ -30,8 +30,8 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
-  /** Positional arguments: names shown in usage; count enforced. */
-  positionals?: { name: string; required: boolean }[];
+  /** Positional arguments: names shown in usage; count enforced (the last may be variadic: any number more). */
+  positionals?: { name: string; required: boolean; variadic?: boolean }[];
   examples?: string[];
 }
 
@@ -138,7 +138,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   if (parsed.positionals.length < required) {
     throw new UsageError(`missing <${expected[parsed.positionals.length]!.name}> (usage: ${spec.usage})`);
   }
-  if (parsed.positionals.length > expected.length) {
+  if (parsed.positionals.length > expected.length && !expected.at(-1)?.variadic) {
     throw new UsageError(`unexpected argument "${parsed.positionals[expected.length]}" (usage: ${spec.usage})`);
   }
   return { values, positionals: parsed.positionals };

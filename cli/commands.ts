@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../node/fs/atomic.js';
 import { foreignContent } from '../node/jobs/outputs.js';
 import { openStudioBackend } from '../node/studio/backend.js';
 import { formatInspection } from './inspect.js';
+import { formatEvaluation, formatPredictions } from './evaluation.js';
 import { SWS_COMMANDS } from './sws-commands.js';
 import { describeTrained, ephemeralRun, pct, runOptionsFrom, withDefaults, type Values } from './command-helpers.js';
 import { JOB_COMMANDS } from './job-commands.js';
@@ -78,11 +79,12 @@ export const COMMANDS: Record<string, Command> = {
   evaluate: {
     spec: {
       name: 'evaluate',
-      summary: 'top-1 / top-5 / loss of a model on a dataset\'s test split (or validation split)',
-      usage: 'learngene evaluate --model M [--data D] [--split test|val] [--json]',
+      summary: 'top-1 / top-5 / loss of a model (or a learngene\'s Aux-Net) on a split, with per-class metrics, the confusion matrix and the most confident mistakes',
+      usage: 'learngene evaluate --model M [--data D] [--split test|val] [--mistakes N] [--json]',
       options: {
-        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file', required: true },
+        model: { kind: 'string', meta: 'PATH', help: 'model folder, .safetensors file, or a learngene (evaluated as its Aux-Net)', required: true },
         split: { kind: 'string', meta: 'test|val', help: 'test split when the dataset has one (IDX t10k, a test/ folder), else validation', default: 'test' },
+        mistakes: { kind: 'int', meta: 'N', help: 'how many of the most confident mistakes to list', default: 20, min: 0 },
         ...DATA_OPTIONS,
         ...COMMON_OPTIONS,
       },
@@ -90,99 +92,76 @@ export const COMMANDS: Record<string, Command> = {
     async run({ values }, io) {
       const split = values.split as string;
       if (split !== 'test' && split !== 'val') throw new UsageError(`--split: expected test or val, got "${split}"`);
-      const request: EvaluateRequest = { kind: 'evaluate', model: values.model as string, data: dataSpecFrom(values), split };
+      const request: EvaluateRequest = { kind: 'evaluate', model: values.model as string, data: dataSpecFrom(values), split, mistakes: values.mistakes as number };
       const { result } = await runRequest(request, 'evaluate', ephemeralRun(values, io));
-      const text = `${result.split} split of ${result.dataset}: top-1 ${pct(result.top1)}, top-5 ${pct(result.top5)}, loss ${result.loss.toFixed(4)} (n=${result.n})`;
-      return { text, json: { top1: result.top1, top5: result.top5, loss: result.loss, n: result.n, split: result.split } };
+      return { text: formatEvaluation(result), json: result };
     },
   },
 
   predict: {
     spec: {
       name: 'predict',
-      summary: 'raw forward pass: NCHW float32 .npy in, logits .npy out (no preprocessing)',
-      usage: 'learngene predict --model M --input x.npy --output y.npy [--heads N]',
+      summary: 'top-k classes for image files (decoded and preprocessed as the model says), or a raw forward pass of an NCHW .npy',
+      usage: 'learngene predict --model M --image a.png [b.jpg …] [--top 5] [--json]   |   learngene predict --model M --input x.npy --output y.npy',
       options: {
-        model: { kind: 'string', meta: 'PATH', help: 'model folder, .safetensors (ours, timm, Hugging Face, torchvision) or .onnx', required: true },
-        input: { kind: 'string', meta: 'FILE', help: 'NCHW float32 .npy', required: true },
-        output: { kind: 'string', meta: 'FILE', help: 'logits .npy to write', required: true },
+        model: { kind: 'string', meta: 'PATH', help: 'model folder, .safetensors (ours, timm, Hugging Face, torchvision), a learngene (its Aux-Net) or .onnx', required: true },
+        image: { kind: 'string', meta: 'FILE', help: 'an image (PNG, JPEG, WebP, …) of any size; more may follow as arguments' },
+        top: { kind: 'int', meta: 'K', help: 'classes listed per image', default: 5, min: 1 },
+        input: { kind: 'string', meta: 'FILE', help: 'raw mode: NCHW float32 .npy, fed as it is (no preprocessing)' },
+        output: { kind: 'string', meta: 'FILE', help: 'raw mode: logits .npy to write' },
         heads: { kind: 'int', help: 'attention heads of a foreign checkpoint without config.json', min: 1 },
         ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
+      positionals: [{ name: 'more images', required: false, variadic: true }],
+      examples: ['learngene predict --model models/des-6 --image shoe.jpg shirt.png --top 3', 'learngene predict --model exports/des-6.onnx --image photo.jpg --json'],
     },
-    async run({ values }) {
-      const inputFile = values.input as string;
-      const output = values.output as string;
-      // An .npy carries no mark of who wrote it: an existing file is replaced only with --force.
-      const existing = await foreignContent(output);
-      if (existing && !values.force) throw new UsageError(`--output: ${output} already exists and ${existing}; choose another file or pass --force to replace it`);
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await fs.readFile(inputFile));
-      } catch {
-        throw new FormatError(inputFile, 'cannot be read');
-      }
-      const input = decodeNpy(bytes, inputFile);
-      const modelPath = values.model as string;
-      let logits: Float32Array;
-      let classes: number;
-      if (modelPath.endsWith('.onnx')) {
-        // onnxruntime runs it as exported: the input is fed as given (NCHW, no preprocessing).
-        const classifier = await OnnxClassifier.load(modelPath, { normalization: 'none', layout: 'NCHW', ...(input.shape.length === 4 ? { imageSize: input.shape[2]!, channels: input.shape[1]! } : {}) });
+    async run({ values, positionals }) {
+      if (values.image !== undefined) {
+        if (values.input !== undefined || values.output !== undefined) throw new UsageError('--image and --input/--output are two modes: give one of them');
+        const backend = await openStudioBackend({ projectDir: process.cwd() });
         try {
-          const { channels, height, width } = classifier.input;
-          if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== [channels, height, width].join(',')) {
-            throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${modelPath} takes (N, ${channels}, ${height}, ${width}) float32 NCHW`);
-          }
-          logits = await classifier.run(input.data, input.shape[0]!);
-          classes = classifier.numClasses;
+          const result = await backend.predict({ model: values.model as string, images: [values.image as string, ...positionals], top: values.top as number });
+          return { text: formatPredictions(result), json: result };
         } finally {
-          classifier.dispose();
-        }
-      } else {
-        await initBackend(values.backend as string);
-        const { network, file } = await loadAnyModel(modelPath, values.heads !== undefined ? { heads: values.heads as number } : {});
-        try {
-          const { channels, imageSize } = network.config;
-          const expected = [channels, imageSize, imageSize];
-          if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
-            throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${file} takes (N, ${expected.join(', ')}) float32 NCHW`);
-          }
-          const out = tf.tidy(() => forward(network, tf.tensor4d(input.data, input.shape as [number, number, number, number]), { training: false }));
-          logits = (await out.data()) as Float32Array;
-          out.dispose();
-          classes = network.config.numClasses;
-        } finally {
-          disposeParams(network.params);
+          await backend.close();
         }
       }
-      await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
-      await writeFileAtomic(output, encodeNpy({ shape: [input.shape[0]!, classes], data: logits }));
-      return { text: `logits (${input.shape[0]} × ${classes}) written to ${output}`, json: { output, shape: [input.shape[0], classes] } };
+      if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (images follow --image)`);
+      if (values.input === undefined || values.output === undefined) throw new UsageError('give --image FILE (top-k classes), or --input x.npy with --output y.npy (raw logits)');
+      return predictRaw(values);
     },
   },
 
   import: {
     spec: {
       name: 'import',
-      summary: 'import a timm, Hugging Face or torchvision ViT checkpoint (safetensors) as a teacher',
-      usage: 'learngene import <file or folder> --out T [--heads N]',
+      summary: 'import a timm, Hugging Face or torchvision ViT checkpoint (safetensors) as a teacher, or an Aux-Net of the official SWS code as a learngene',
+      usage: 'learngene import <file or folder> --out T [--heads N] [--stages 3,3,4,3,3]',
       options: {
-        out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
+        out: { kind: 'string', meta: 'PATH', help: 'model (or learngene) folder, or .safetensors file, to write', required: true },
         heads: { kind: 'int', help: 'attention heads (else config.json beside the file, else dim/64)', min: 1 },
+        stages: { kind: 'int-list', meta: 'LIST', help: 'an SWS-code Aux-Net: layers per stage (its repeated_times_schedule; not in its checkpoints)', min: 1 },
         ...FORCE_OPTION,
         ...COMMON_OPTIONS,
       },
       positionals: [{ name: 'checkpoint', required: true }],
-      examples: ['learngene import ~/Downloads/vit_small_patch16_224/ --out models/vit-s', 'learngene import model.safetensors --heads 4 --out models/teacher'],
+      examples: [
+        'learngene import ~/Downloads/vit_small_patch16_224/ --out models/vit-s',
+        'learngene import model.safetensors --heads 4 --out models/teacher',
+        'learngene import aux-deit-small.safetensors --stages 3,3,4,3,3 --heads 6 --out models/learngene-imagenet',
+      ],
     },
     async run({ values, positionals }, io) {
-      const request: ImportRequest = { kind: 'import', source: positionals[0]!, out: values.out as string, ...(values.heads !== undefined ? { heads: values.heads as number } : {}) };
+      const request: ImportRequest = {
+        kind: 'import', source: positionals[0]!, out: values.out as string,
+        ...(values.heads !== undefined ? { heads: values.heads as number } : {}),
+        ...(values.stages !== undefined ? { stages: values.stages as number[] } : {}),
+      };
       const { result } = await runRequest(request, 'import', ephemeralRun(values, io));
       const c = result.config;
       const lines = [
-        `imported ${result.source} (${result.naming} naming) → ${result.file}`,
+        result.naming === 'sws-reference' ? `imported the SWS-code Aux-Net ${result.source} as a learngene → ${result.file}` : `imported ${result.source} (${result.naming} naming) → ${result.file}`,
         `  ViT ${c.imageSize}px, patch ${c.patchSize}, dim ${c.dim}, depth ${c.depth}, heads ${c.heads}, ${c.pooling} pooling, ${c.numClasses} classes`,
         ...result.notes.map((n) => `  note: ${n}`),
       ];
@@ -193,11 +172,11 @@ export const COMMANDS: Record<string, Command> = {
   export: {
     spec: {
       name: 'export',
-      summary: 'export a model as ONNX (float or int8), a TensorFlow.js graph model, or timm-named safetensors',
-      usage: 'learngene export --model M --format onnx|tfjs|timm --out P [--quantize int8 [--calibration-data D] [--calibration-images N]]',
+      summary: 'export a model as ONNX (float or int8), a TensorFlow.js graph model, or timm-named safetensors; a learngene in the official SWS code\'s layout',
+      usage: 'learngene export --model M --format onnx|tfjs|timm --out P [--quantize int8 [--calibration-data D] [--calibration-images N]]   |   learngene export --model LG --format sws-reference --out DIR',
       options: {
-        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too)', required: true },
-        format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm', required: true },
+        model: { kind: 'string', meta: 'PATH', help: 'model folder or .safetensors file (foreign checkpoints too); for sws-reference a learngene', required: true },
+        format: { kind: 'string', meta: 'FORMAT', help: 'onnx | tfjs | timm | sws-reference', required: true },
         out: { kind: 'string', meta: 'PATH', help: 'output (ONNX: a .onnx file or a folder; tfjs and timm: a folder)', required: true },
         quantize: { kind: 'string', meta: 'int8', help: 'ONNX: int8 weights per output channel; static (QDQ) with --calibration-data, else dynamic' },
         'calibration-data': { kind: 'string', meta: 'PATH', help: 'int8: images (the model\'s label set) whose activation ranges set the static quantization' },
@@ -211,6 +190,7 @@ export const COMMANDS: Record<string, Command> = {
         'learngene export --model models/des-6 --format onnx --out exports/des-6.onnx',
         'learngene export --model models/des-6 --format onnx --quantize int8 --calibration-data /usr/share/datasets/fashion-mnist --out exports/des-6-int8.onnx',
         'learngene export --model models/des-6 --format timm --out exports/des-6-timm',
+        'learngene export --model models/learngene --format sws-reference --out exports/learngene-sws',
       ],
     },
     async run({ values }, io) {
@@ -273,7 +253,8 @@ export const COMMANDS: Record<string, Command> = {
       const statuses = await backend.backends();
       const chosen = statuses.find((s) => s.default) ?? null;
       const width = Math.max(...statuses.map((s) => s.name.length));
-      const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}`);
+      const speed = (s: (typeof statuses)[number]) => (s.usable && s.trainGflops ? ` · trains at ${s.trainGflops.toFixed(1)} GFLOP/s here` : '');
+      const lines = statuses.map((s) => `${s === chosen ? '*' : ' '} ${s.name.padEnd(width)}  ${s.usable ? 'ok' : 'unavailable'}  ${s.detail}${speed(s)}`);
       lines.push('', chosen ? `* default: ${chosen.name} (override with --backend)` : 'no usable backend');
       return { text: lines.join('\n'), json: { backends: statuses, default: chosen?.name ?? null } };
     },
@@ -283,3 +264,54 @@ export const COMMANDS: Record<string, Command> = {
   studio: studioCommand,
 };
 
+/** `predict --input x.npy --output y.npy`: the raw forward pass, no preprocessing. */
+async function predictRaw(values: Values): Promise<{ text: string; json: unknown }> {
+  const inputFile = values.input as string;
+  const output = values.output as string;
+  // An .npy carries no mark of who wrote it: an existing file is replaced only with --force.
+  const existing = await foreignContent(output);
+  if (existing && !values.force) throw new UsageError(`--output: ${output} already exists and ${existing}; choose another file or pass --force to replace it`);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(inputFile));
+  } catch {
+    throw new FormatError(inputFile, 'cannot be read');
+  }
+  const input = decodeNpy(bytes, inputFile);
+  const modelPath = values.model as string;
+  let logits: Float32Array;
+  let classes: number;
+  if (modelPath.endsWith('.onnx')) {
+    // onnxruntime runs it as exported: the input is fed as given (NCHW, no preprocessing).
+    const classifier = await OnnxClassifier.load(modelPath, { normalization: 'none', layout: 'NCHW', ...(input.shape.length === 4 ? { imageSize: input.shape[2]!, channels: input.shape[1]! } : {}) });
+    try {
+      const { channels, height, width } = classifier.input;
+      if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== [channels, height, width].join(',')) {
+        throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${modelPath} takes (N, ${channels}, ${height}, ${width}) float32 NCHW`);
+      }
+      logits = await classifier.run(input.data, input.shape[0]!);
+      classes = classifier.numClasses;
+    } finally {
+      classifier.dispose();
+    }
+  } else {
+    await initBackend(values.backend as string);
+    const { network, file } = await loadAnyModel(modelPath, values.heads !== undefined ? { heads: values.heads as number } : {});
+    try {
+      const { channels, imageSize } = network.config;
+      const expected = [channels, imageSize, imageSize];
+      if (input.shape.length !== 4 || input.shape.slice(1).join(',') !== expected.join(',')) {
+        throw new FormatError(inputFile, `has shape (${input.shape.join(', ')}) but ${file} takes (N, ${expected.join(', ')}) float32 NCHW`);
+      }
+      const out = tf.tidy(() => forward(network, tf.tensor4d(input.data, input.shape as [number, number, number, number]), { training: false }));
+      logits = (await out.data()) as Float32Array;
+      out.dispose();
+      classes = network.config.numClasses;
+    } finally {
+      disposeParams(network.params);
+    }
+  }
+  await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
+  await writeFileAtomic(output, encodeNpy({ shape: [input.shape[0]!, classes], data: logits }));
+  return { text: `logits (${input.shape[0]} × ${classes}) written to ${output}`, json: { output, shape: [input.shape[0], classes] } };
+}

@@ -20,6 +20,19 @@ function parseNormalization(text: string): DistillRequest['teacherNormalization'
   throw new UsageError(`--teacher-normalization: expected imagenet, none or MEAN/STD like 0.5,0.5,0.5/0.25,0.25,0.25, got "${text}"`);
 }
 
+/** `--classes 5` (a count) or `--classes sandal,shirt,sneaker` (the label names in order). */
+function parseGrowClasses(text: string): Pick<GrowRequest, 'numClasses' | 'classNames'> {
+  if (/^\s*\d+\s*$/.test(text)) {
+    const count = Number(text);
+    if (count < 2) throw new UsageError(`--classes: a classifier needs at least 2 classes, got ${count}`);
+    return { numClasses: count };
+  }
+  const names = text.split(',').map((n) => n.trim());
+  if (names.length < 2 || names.some((n) => n === '')) throw new UsageError(`--classes: expected a count or at least two comma-separated label names, got "${text}"`);
+  if (new Set(names).size !== names.length) throw new UsageError(`--classes: a label is listed twice in "${text}"`);
+  return { numClasses: names.length, classNames: names };
+}
+
 export const SWS_COMMANDS: Record<string, Command> = {
   distill: {
     spec: {
@@ -93,12 +106,12 @@ export const SWS_COMMANDS: Record<string, Command> = {
     spec: {
       name: 'grow',
       summary: 'initialize a descendant ViT of any depth from a learngene (layer i = stage layersSource[i])',
-      usage: 'learngene grow --learngene LG --depth D --out M [--layers-source 0,0,1,2,3,4] [--classes N]',
+      usage: 'learngene grow --learngene LG --depth D --out M [--layers-source 0,0,1,2,3,4] [--classes N | --classes cat,dog,…]',
       options: {
         learngene: { kind: 'string', meta: 'PATH', help: 'learngene folder or .safetensors file', required: true },
         depth: { kind: 'int', help: 'layers of the descendant', required: true, min: 1 },
         'layers-source': { kind: 'int-list', meta: 'LIST', help: 'stage index for each layer, non-decreasing (default: spread in proportion to the Aux-Net\'s stage sizes)', min: 0 },
-        classes: { kind: 'int', meta: 'N', help: 'number of classes (a new label set gets a fresh head)', min: 2 },
+        classes: { kind: 'string', meta: 'N|NAMES', help: 'the descendant\'s classes: a count, or the label names in order; a head is inherited only for the learngene\'s own label set' },
         out: { kind: 'string', meta: 'PATH', help: 'model folder (or .safetensors file) to write', required: true },
         seed: { kind: 'int', help: 'seed of a fresh head', default: 0, min: 0 },
         ...FORCE_OPTION,
@@ -112,7 +125,7 @@ export const SWS_COMMANDS: Record<string, Command> = {
         learngene: values.learngene as string,
         depth: values.depth as number,
         ...(values['layers-source'] ? { layersSource: values['layers-source'] as number[] } : {}),
-        ...(values.classes !== undefined ? { numClasses: values.classes as number } : {}),
+        ...(values.classes !== undefined ? parseGrowClasses(values.classes as string) : {}),
         out: values.out as string,
         seed: values.seed as number,
       };

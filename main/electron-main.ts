@@ -22,6 +22,7 @@ import { menuTemplate } from './menu.js';
 import { webPreferences } from './web-preferences.js';
 import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appProtocolHandler, sameDocument } from './app-protocol.js';
 import { openBackendProcess, SERVICE_ENTRY } from './backend-process.js';
+import { watchLongRuns, type LongRunElectron } from './long-runs.js';
 
 type ElectronModule = typeof electron;
 type Window = InstanceType<ElectronModule['BrowserWindow']>;
@@ -69,6 +70,7 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
   let backend: SupervisedBackend | null = null;
   let unregister: (() => void) | null = null;
   let unforward: (() => void) | null = null;
+  let unwatch: (() => void) | null = null;
 
   const host = createElectronHost({
     dialog: e.dialog as never,
@@ -84,12 +86,15 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
   async function openProject(dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
     unforward?.();
+    unwatch?.();
     unregister?.();
     await backend?.close();
     const defaultBackend = settings.get().defaultBackend;
     backend = await openBackendProcess(e.utilityProcess, { projectDir: path.resolve(dir), ...(defaultBackend !== 'auto' ? { backend: defaultBackend } : {}) }, options.serviceEntry ?? SERVICE_ENTRY);
     unregister = registerStudioIpc(e.ipcMain as never, backend.api, host, { isTrustedUrl });
     unforward = forwardEvents(backend.api, () => (window && !window.isDestroyed() ? [window.webContents] : []));
+    // Power-save blocker while training, taskbar / dock progress, a notification when a job ends.
+    unwatch = watchLongRuns(e as unknown as LongRunElectron, backend.api, () => window);
     settings.addRecentProject(path.resolve(dir));
     buildMenu();
     window?.setTitle(`Learngene Studio — ${path.basename(dir)}`);
@@ -192,6 +197,7 @@ export async function startShell(e: ElectronModule, options: ShellOptions = {}):
     event.preventDefault();
     quitting = true;
     unforward?.();
+    unwatch?.();
     unregister?.();
     void backend.close().finally(() => e.app.quit());
   });

@@ -16,7 +16,7 @@ import type { ProgressEvent } from '../shared/events.js';
 
 const PREFIX = 'learngene:';
 const EVENT_CHANNEL = 'learngene:event';
-const API_METHODS = ['submit', 'list', 'get', 'cancel', 'resume', 'events', 'inspect', 'backends', 'project'] as const;
+const API_METHODS = ['submit', 'list', 'get', 'cancel', 'resume', 'events', 'inspect', 'backends', 'project', 'predict', 'datasetImages'] as const;
 const HOST_METHODS = ['openDialog', 'reveal', 'getSettings', 'setSettings'] as const;
 
 const { contextBridge, ipcRenderer, webUtils } = electron;

@@ -5,8 +5,9 @@
 //    or CoreML. `auto` takes a GPU EP only when it has a real adapter and its probe step
 //    runs faster than the CPU EP's.
 //  - TensorFlow.js (the fallback, and the parity oracle in tests): tfjs-node-gpu and
-//    tfjs-node (optional dependencies: absent or broken, reported with the reason and
-//    skipped), wasm (our SIMD kernels) and cpu (always shipped).
+//    tfjs-node (opt-in: not installed by `npm ci`, each downloads a libtensorflow build;
+//    absent or broken, reported with how to add it and skipped), wasm (our SIMD kernels)
+//    and cpu (always shipped).
 
 import '../engine/tf-env.js';
 import { BACKEND_NAMES, type BackendName } from '../shared/api.js';
@@ -38,6 +39,8 @@ export interface BackendStatus {
   /** ms of the probe's training step here and on the CPU EP (onnxruntime backends). */
   probeStepMs?: number;
   cpuProbeStepMs?: number;
+  /** Measured training GFLOP/s (onnxruntime backends; node/train/onnx-probe.ts), for cost estimates. */
+  trainGflops?: number;
   /** What `auto` picks (set by detectBackends). */
   default?: boolean;
 }
@@ -90,8 +93,8 @@ async function loadTensorflow(gpu: boolean): Promise<true | string> {
   const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
   if (!isInstalled(pkg)) {
     return gpu
-      ? 'tfjs-node-gpu not installed (optional; needs Linux x64 with CUDA 11.2 and cuDNN 8.1: npm install @tensorflow/tfjs-node-gpu)'
-      : 'tfjs-node not installed (optional: npm install @tensorflow/tfjs-node; its install downloads libtensorflow)';
+      ? 'tfjs-node-gpu not installed (opt-in, Linux x64 with CUDA 11.2 and cuDNN 8.1; add it with: npm install @tensorflow/tfjs-node-gpu, which downloads libtensorflow with CUDA, about 400 MB)'
+      : 'tfjs-node not installed (opt-in; add it with: npm install @tensorflow/tfjs-node, which downloads libtensorflow for this CPU, about 100 MB)';
   }
   tensorflowLoad ??= import(pkg).then(
     () => ({ gpu }),
@@ -148,7 +151,8 @@ function onnxProbeCacheFile(): string {
 /** What an EP's answer depends on: the onnxruntime build, the GPU driver selection, the cores. */
 function onnxProbeKey(backend: OnnxBackendName): string {
   const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'CUDA_VISIBLE_DEVICES', 'LEARNGENE_THREADS'].map((k) => `${k}=${process.env[k] ?? ''}`).join(';');
-  return `${backend}|${ortVersion()}|${os.platform()}-${os.arch()}|${os.cpus()[0]?.model ?? ''}|${env}`;
+  // v2: answers carry trainGflops.
+  return `v2|${backend}|${ortVersion()}|${os.platform()}-${os.arch()}|${os.cpus()[0]?.model ?? ''}|${env}`;
 }
 
 /** Whether an EP can exist in this build at all (no child process needed to say no). */
@@ -206,6 +210,7 @@ async function probeOnnx(backend: OnnxBackendName, context: ProbeContext = {}): 
   const status: BackendStatus = { name: backend, engine: 'onnxruntime', gpu, usable: result.usable, detail: `onnxruntime ${ortVersion()} · ${result.detail}` };
   if (result.stepMs !== undefined) status.probeStepMs = result.stepMs;
   if (result.cpuStepMs !== undefined) status.cpuProbeStepMs = result.cpuStepMs;
+  if (result.trainGflops !== undefined) status.trainGflops = result.trainGflops;
   if (!result.usable || !gpu) return status;
   if (emulatedGpu(backend)) {
     status.emulated = true;

@@ -74,7 +74,11 @@ function valueInfoOf(info: onnxProto.onnx.IValueInfoProto): OnnxValueInfo {
 
 /** Reads an ONNX file's header facts with the ONNX protobuf schema (no session needed). */
 export async function describeOnnx(path: string): Promise<OnnxDescription> {
-  const bytes = new Uint8Array(await fs.readFile(path));
+  return describeOnnxBytes(new Uint8Array(await fs.readFile(path)), path);
+}
+
+/** describeOnnx of a model held in memory (`path`: what messages call it). */
+export function describeOnnxBytes(bytes: Uint8Array, path: string): OnnxDescription {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = decodeOnnx(bytes);
@@ -198,14 +202,14 @@ export class OnnxClassifier {
     readonly recordedPreprocess: Preprocess | undefined,
   ) {}
 
-  static async load(path: string, options: OnnxModelOptions = {}): Promise<OnnxClassifier> {
-    const description = await describeOnnx(path);
+  /** Loads an ONNX file, or a model held in memory (`{ bytes, path }`, e.g. our inference graph of a model). */
+  static async load(source: string | { bytes: Uint8Array; path: string }, options: OnnxModelOptions = {}): Promise<OnnxClassifier> {
+    const path = typeof source === 'string' ? source : source.path;
+    const description = typeof source === 'string' ? await describeOnnx(source) : describeOnnxBytes(source.bytes, source.path);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(path, {
-        ...inferenceSessionOptions(),
-        ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-      });
+      const sessionOptions = { ...inferenceSessionOptions(), ...(options.threads ? { intraOpNumThreads: options.threads } : {}) };
+      session = typeof source === 'string' ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source.bytes, sessionOptions);
     } catch (error) {
       throw new FormatError(path, `onnxruntime could not load it: ${(error as Error).message}`);
     }

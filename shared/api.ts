@@ -119,13 +119,17 @@ export interface DemoRequest {
 
 export interface EvaluateRequest {
   kind: 'evaluate';
+  /** A model, a foreign checkpoint, or a learngene with a head (evaluated as its Aux-Net). */
   model: string;
   data: DataSpec;
   split: 'test' | 'val';
+  /** How many of the most confident mistakes to report (default 20). */
+  mistakes?: number;
 }
 
-export type ExportFormat = 'onnx' | 'tfjs' | 'timm';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm'];
+/** 'sws-reference': a learngene in the official SWS code's layout (engine/export/sws-reference.ts). */
+export type ExportFormat = 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'timm', 'sws-reference'];
 
 /** How an int8 ONNX export sets its activation ranges: from calibration images, or at run time. */
 export type CalibrationMethod = 'auto' | 'minmax' | 'percentile';
@@ -133,6 +137,7 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['auto', 'minma
 
 export interface ExportRequest {
   kind: 'export';
+  /** A model; for 'sws-reference' a learngene. */
   model: string;
   format: ExportFormat;
   out: string;
@@ -184,6 +189,8 @@ export interface ImportRequest {
   source: string;
   out: string;
   heads?: number;
+  /** Layers per stage of an Aux-Net checkpoint of the official SWS code (it does not record them). */
+  stages?: number[];
 }
 
 export type JobRequest =
@@ -242,6 +249,62 @@ export interface SubmitOptions {
    * replaced either way. Browser mode never allows it.
    */
   force?: boolean;
+  /**
+   * Write to the first free version of the output (`out`, `out-2`, `out-3` …) instead of
+   * replacing what is there; the result names where it went. The studio's choice.
+   */
+  newVersion?: boolean;
+}
+
+/** An image to classify: a file (PNG, JPEG, …), or one image of a dataset's split by its index. */
+export type ImageRef = string | DatasetImageRef;
+
+export interface DatasetImageRef {
+  dataset: string;
+  split: 'train' | 'test';
+  index: number;
+}
+
+/** `predict`: a model's top-k classes for images, preprocessed as its metadata says. */
+export interface PredictRequest {
+  /** A model, checkpoint, learngene (its Aux-Net) or ONNX file. */
+  model: string;
+  images: ImageRef[];
+  /** How many classes to list per image (default 5). */
+  top?: number;
+}
+
+export interface Prediction {
+  /** The file, or `<dataset>#<split>/<index>`. */
+  image: string;
+  /** Most probable first. */
+  top: { label: string; index: number; probability: number }[];
+}
+
+export interface PredictResult {
+  model: string;
+  classNames: string[];
+  /** What the images were turned into: the model's input size and channels. */
+  imageSize: number;
+  channels: number;
+  predictions: Prediction[];
+}
+
+/** Thumbnails of a dataset's images by index (a confusion-matrix cell's images). */
+export interface DatasetImagesRequest {
+  dataset: string;
+  split: 'train' | 'test';
+  indices: number[];
+  /** Side of the square thumbnails in pixels (default 64). */
+  size?: number;
+}
+
+export interface DatasetImage {
+  index: number;
+  /** The image's class as the dataset labels it. */
+  label: string;
+  /** data:image/png;base64,… */
+  dataUrl: string;
 }
 
 /** The jobs half of the API: the job service (node/jobs/service.ts) implements it. */
@@ -268,10 +331,14 @@ export interface StudioApi extends JobApi {
   backends(): Promise<BackendInfo[]>;
   /** The project folder jobs write into (runs/, teacher/, learngene/, descendants/, exports/). */
   project(): Promise<ProjectInfo>;
+  /** A model's top-k classes for images (files or dataset images), with its own preprocessing. */
+  predict(request: PredictRequest): Promise<PredictResult>;
+  /** Thumbnails of dataset images by index, with their labels. */
+  datasetImages(request: DatasetImagesRequest): Promise<DatasetImage[]>;
 }
 
 /** The names of every StudioApi call a transport forwards (all but `on`, which is the event push). */
-export const STUDIO_METHODS = ['submit', 'list', 'get', 'cancel', 'resume', 'events', 'inspect', 'backends', 'project'] as const;
+export const STUDIO_METHODS = ['submit', 'list', 'get', 'cancel', 'resume', 'events', 'inspect', 'backends', 'project', 'predict', 'datasetImages'] as const;
 export type StudioMethod = (typeof STUDIO_METHODS)[number];
 
 /** One line of backend status (node/backends.ts BackendStatus). */
@@ -286,6 +353,8 @@ export interface BackendInfo {
   emulated?: boolean;
   /** What jobs on `auto` run on. */
   default?: boolean;
+  /** Measured training throughput in GFLOP/s (shared/flops.ts counting), when measured: what cost estimates use. */
+  trainGflops?: number;
 }
 
 export interface ProjectInfo {
@@ -517,7 +586,10 @@ const REQUEST_FIELDS = {
     out: { ...PATH, optional: true },
   },
   demo: { kind: { type: 'string', oneOf: ['demo'] }, data: DATA_SCHEMA, quick: { type: 'boolean' }, out: PATH, seed: SEED },
-  evaluate: { kind: { type: 'string', oneOf: ['evaluate'] }, model: PATH, data: DATA_SCHEMA, split: { type: 'string', oneOf: ['test', 'val'] } },
+  evaluate: {
+    kind: { type: 'string', oneOf: ['evaluate'] }, model: PATH, data: DATA_SCHEMA, split: { type: 'string', oneOf: ['test', 'val'] },
+    mistakes: { type: 'number', integer: true, min: 0, max: 10_000, optional: true },
+  },
   export: {
     kind: { type: 'string', oneOf: ['export'] },
     model: PATH,
@@ -543,7 +615,7 @@ const REQUEST_FIELDS = {
     batches: { ...INT_FROM_1, optional: true },
     seed: SEED,
   },
-  import: { kind: { type: 'string', oneOf: ['import'] }, source: PATH, out: PATH, heads: { ...INT_FROM_1, optional: true } },
+  import: { kind: { type: 'string', oneOf: ['import'] }, source: PATH, out: PATH, heads: { ...INT_FROM_1, optional: true }, stages: { ...LAYER_COUNTS, optional: true } },
 } as const satisfies { [K in JobKind]: Record<keyof Extract<JobRequest, { kind: K }>, Field> };
 
 export const REQUEST_SCHEMA: Schema = {
@@ -563,12 +635,45 @@ export const REQUEST_SCHEMA: Schema = {
   },
 };
 
+const SPLIT: Schema = { type: 'string', oneOf: ['train', 'test'] };
+const NONEMPTY_PATH: Schema = { ...PATH, nonEmpty: true };
+
+/** A predict call's request (shared/calls.ts; the backend checks it again for the CLI). */
+export const PREDICT_SCHEMA: Schema = {
+  type: 'object',
+  fields: {
+    model: NONEMPTY_PATH,
+    images: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 256,
+      items: {
+        type: 'either',
+        hint: 'an image file path or {dataset, split, index}',
+        options: [NONEMPTY_PATH, { type: 'object', fields: { dataset: NONEMPTY_PATH, split: SPLIT, index: INT_FROM_0 } }],
+      },
+    },
+    top: { type: 'number', integer: true, min: 1, max: 1000, optional: true },
+  },
+};
+
+export const DATASET_IMAGES_SCHEMA: Schema = {
+  type: 'object',
+  fields: {
+    dataset: NONEMPTY_PATH,
+    split: SPLIT,
+    indices: { type: 'array', items: INT_FROM_0, minItems: 1, maxItems: 256 },
+    size: { type: 'number', integer: true, min: 8, max: 512, optional: true },
+  },
+};
+
 export const SUBMIT_OPTIONS_SCHEMA: Schema = {
   type: 'object',
   fields: {
     checkpointEvery: { ...INT_FROM_0, optional: true },
     backend: { type: 'string', oneOf: BACKEND_CHOICES, noun: 'backend', optional: true },
     force: { type: 'boolean', optional: true },
+    newVersion: { type: 'boolean', optional: true },
   },
 };
 

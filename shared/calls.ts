@@ -4,7 +4,7 @@
 // extra or mistyped field gives one issue per field; nothing reaches the backend before.
 // Types and pure functions only.
 
-import { MAX_PATH_LENGTH, REQUEST_SCHEMA, RUN_ID_PATTERN, STUDIO_METHODS, SUBMIT_OPTIONS_SCHEMA, type StudioMethod } from './api.js';
+import { DATASET_IMAGES_SCHEMA, MAX_PATH_LENGTH, PREDICT_SCHEMA, REQUEST_SCHEMA, RUN_ID_PATTERN, STUDIO_METHODS, SUBMIT_OPTIONS_SCHEMA, type StudioMethod } from './api.js';
 import type { ValidationIssue } from './config.js';
 import { HOST_METHODS, SETTINGS_FIELDS, type HostMethod } from './host.js';
 import { checkValue, preview, type Field } from './schema.js';
@@ -55,6 +55,8 @@ export const CALL_ARGUMENTS: Readonly<Record<CallName, readonly Argument[]>> = {
   inspect: [PATH, { name: '', label: 'options', schema: { type: 'object', fields: { samples: { type: 'boolean', optional: true } }, optional: true } }],
   backends: [],
   project: [],
+  predict: [{ name: '', label: 'request', schema: PREDICT_SCHEMA }],
+  datasetImages: [{ name: '', label: 'request', schema: DATASET_IMAGES_SCHEMA }],
   openDialog: [OPEN_DIALOG],
   reveal: [PATH],
   getSettings: [],

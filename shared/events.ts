@@ -27,6 +27,10 @@ export type EngineEvent =
       /** Losses by name, e.g. { total, ce, kd }. */
       losses: Record<string, number>;
       lr: number;
+      /** Top-1 on this training batch (as the model was before the step; augmented images, drop-path on). */
+      trainTop1?: number;
+      /** Distillation: the share of this batch where the student's top class is the teacher's. */
+      agreement?: number;
       imagesPerSec: number;
       etaSeconds: number;
     }

@@ -37,11 +37,57 @@ export interface FinetuneResult extends TrainedModel {
   headReset: boolean;
 }
 
+/** One class of an evaluation (`per_class`). */
+export interface ClassMetrics {
+  label: string;
+  /** Correct / n: the fraction of this class's images classified right (= recall for one label per image). */
+  accuracy: number;
+  /** Correct / images predicted as this class (0 when never predicted). */
+  precision: number;
+  /** Correct / n. */
+  recall: number;
+  /** Images of this class evaluated. */
+  n: number;
+}
+
+/** A wrong prediction: the image (its index in the split as the dataset lists it) and how sure the model was. */
+export interface Mistake {
+  index: number;
+  true: number;
+  predicted: number;
+  label: string;
+  predictedLabel: string;
+  /** Softmax probability of the predicted (wrong) class. */
+  probability: number;
+  /** Softmax probability of the true class. */
+  trueProbability: number;
+}
+
+/** A few dataset indices of the images in one confusion-matrix cell. */
+export interface ConfusionExamples {
+  true: number;
+  predicted: number;
+  indices: number[];
+}
+
 export interface EvaluateResult extends EvalMetrics {
   kind: 'evaluate';
   split: 'test' | 'val';
   model: string;
   dataset: string;
+  /** The label set, in the order of `confusion`'s rows and columns. */
+  classNames: string[];
+  /** confusion[true][predicted]: counts summing to n. */
+  confusion: number[][];
+  per_class: ClassMetrics[];
+  /** The most confident mistakes, most confident first. */
+  mistakes: Mistake[];
+  /** Up to a few dataset indices per non-empty cell (label sets up to 100 classes), for thumbnails. */
+  examples: ConfusionExamples[];
+  /** Which split of the dataset the indices refer to ('train' for validation images). */
+  indexSplit: 'train' | 'test';
+  /** The class subset of the request (dataset class indices), if any: `classNames[i]` is dataset class classes[i]. */
+  classes?: number[];
 }
 
 export interface DistillResult {
@@ -122,7 +168,7 @@ export interface DemoResult {
 
 export interface ExportResult {
   kind: 'export';
-  format: 'onnx' | 'tfjs' | 'timm';
+  format: 'onnx' | 'tfjs' | 'timm' | 'sws-reference';
   /** Every file written, absolute. */
   files: string[];
   /** Things the target format cannot express exactly, or assumptions made. */
@@ -168,7 +214,7 @@ export interface ImportResult {
   file: string;
   /** The checkpoint read. */
   source: string;
-  /** Parameter naming detected: timm, hf, torchvision or learngene. */
+  /** Parameter naming detected: timm, hf, torchvision, learngene, or sws-reference (then `file` is a learngene). */
   naming: string;
   config: ViTConfig;
   /** Import assumptions (heads guessed, head dropped …). */

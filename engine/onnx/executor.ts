@@ -17,6 +17,7 @@ import { decays } from '../train/adamw.js';
 import type { ExecutorTask, StepExecutor, StepInput } from '../train/executor.js';
 import { smoothedTargetValues } from '../train/loss.js';
 import { GraphBuilder } from './graph.js';
+import { batchAgreement } from '../train/evaluation.js';
 import { buildEvalGraph, buildTrainGraph, type NetworkGraphConfig, type ParamLayout, paramLayout, STEP_IO } from './train-graph.js';
 
 /** The part of an onnxruntime tensor the executor reads. */
@@ -233,10 +234,12 @@ export class OnnxStepExecutor implements StepExecutor {
       [STEP_IO.bias2Sqrt]: r.tensor(Float32Array.of(Math.sqrt(1 - optim.beta2 ** t)), []),
       [STEP_IO.decay]: r.tensor(Float32Array.of(1 - lr * optim.weightDecay), []),
     };
+    let teacherValues: Float32Array | null = null;
     if (this.task.distilling) {
       if (!teacher) throw new Error('this executor was built for distillation but the step has no teacher');
       const logits = await teacher.logits(batch);
-      feeds[STEP_IO.teacherLogits] = r.tensor((await logits.data()) as Float32Array, [batch.size, config.numClasses]);
+      teacherValues = (await logits.data()) as Float32Array;
+      feeds[STEP_IO.teacherLogits] = r.tensor(teacherValues, [batch.size, config.numClasses]);
       logits.dispose();
     }
     if (config.dropPath > 0) {
@@ -255,6 +258,7 @@ export class OnnxStepExecutor implements StepExecutor {
       [STEP_IO.loss]: null,
       [STEP_IO.ce]: null,
       [STEP_IO.gradNorm]: null,
+      [STEP_IO.logits]: null,
       ...(this.task.distilling ? { [STEP_IO.kd]: null } : {}),
     });
     const scalar = (name: string) => floats(out[name], name)[0]!;
@@ -266,6 +270,7 @@ export class OnnxStepExecutor implements StepExecutor {
       return losses;
     }
     losses.gradNorm = scalar(STEP_IO.gradNorm);
+    Object.assign(losses, batchAgreement(floats(out[STEP_IO.logits], STEP_IO.logits), batch.labels, teacherValues, config.numClasses));
     if (spare) {
       const current = this.state;
       this.spare = { weights: floats(current.weights, 'params'), adamM: floats(current.adamM, 'adam_m'), adamV: floats(current.adamV, 'adam_v') };

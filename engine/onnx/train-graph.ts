@@ -405,6 +405,8 @@ export function buildTrainGraph(config: TrainGraphConfig): BuiltGraph {
   g.output(loss.ce, STEP_IO.ce);
   if (loss.kd) g.output(loss.kd, STEP_IO.kd);
   g.output(gradNorm, STEP_IO.gradNorm);
+  // The batch's logits (B×K, a few floats): train accuracy and agreement with the teacher for the charts.
+  g.output(logits, STEP_IO.logits);
   return { bytes: g.encode({ graphName: 'learngene_train_step', docString: describe(config, 'training step') }), ops: g.opCounts() };
 }
 

@@ -72,6 +72,17 @@ export interface GrowPlan {
   numClasses: number;
   /** Seed for the fresh head (when the label set differs or no head was kept). */
   seed: number;
+  /** The descendant keeps the learngene's label set (default true): only then is its head copied. */
+  sameLabels?: boolean;
+}
+
+/**
+ * Whether a head trained on `source` classes can be kept for `target` ones: the same
+ * names in the same order. Equal counts are not enough: classes 0–4 → 5–9 of a dataset
+ * is a new label set and gets a fresh head.
+ */
+export function sameLabelSet(source: readonly string[], target: readonly string[]): boolean {
+  return source.length === target.length && source.every((name, i) => name === target[i]);
 }
 
 /** The descendant's config: the Aux-Net's shape at a new depth and class count. */
@@ -87,7 +98,8 @@ function copy(t: NamedTensor): NamedTensor {
  * Grows a Des-Net of `depth` layers: SWS layer i is a verbatim copy of stage
  * layersSource[i]; TLEG layer i is θA + (i/D)·θB. The stem is copied; the learngene's
  * `norm` becomes the descendant's final norm; the head is copied when the learngene has
- * one with the same number of classes, otherwise freshly initialized.
+ * one for the same label set (`sameLabels`, and the same number of classes), otherwise
+ * freshly initialized.
  * Returns memory-layout tensors of a plain ViT (`blocks.{i}.*`).
  */
 export function growDescendant(learngene: Learngene, plan: GrowPlan): { config: ViTConfig; tensors: TensorMap; headFrom: 'learngene' | 'fresh'; layersSource: number[] } {
@@ -129,7 +141,7 @@ export function growDescendant(learngene: Learngene, plan: GrowPlan): { config: 
   }
   const head = lg.get('head.weight');
   let headFrom: 'learngene' | 'fresh' = 'fresh';
-  if (head && head.shape[1] === plan.numClasses) {
+  if (head && head.shape[1] === plan.numClasses && plan.sameLabels !== false) {
     out.set('head.weight', copy(head));
     out.set('head.bias', copy(get('head.bias')));
     headFrom = 'learngene';

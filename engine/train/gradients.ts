@@ -11,6 +11,7 @@ import type { Batch } from '../data/types.js';
 import { Rng } from '../rng.js';
 import { drawDropPath, type DropPathScales, forward, type Network } from '../model/vit.js';
 import { trainingLoss } from './loss.js';
+import { batchAgreement } from './evaluation.js';
 
 /** What one step's gradient computation needs besides the weights. */
 export interface StepInputs {
@@ -55,9 +56,11 @@ export async function lossAndGradients(inputs: StepInputs): Promise<StepGradient
   const images = tf.tensor4d(batch.images, [batch.size, channels, imageSize, imageSize]);
   const varList = [...trainable.values()];
   const partValues: Record<string, tf.Scalar> = {};
+  let keptLogits = null as tf.Tensor | null;
   try {
     const { value, grads } = tf.variableGrads(() => {
       const logits = forward(network, images, dropPath ? { training: true, dropPath } : { training: true });
+      keptLogits = tf.keep(logits);
       const loss = trainingLoss(logits, batch.labels, labelSmoothing, teacherLogits, distill);
       for (const [name, part] of Object.entries(loss.parts)) partValues[name] = tf.keep(part);
       return loss.total;
@@ -66,6 +69,9 @@ export async function lossAndGradients(inputs: StepInputs): Promise<StepGradient
     // (a part may be the total itself: read them all before disposing)
     for (const [name, part] of Object.entries(partValues)) losses[name] = (await part.data())[0]!;
     value.dispose();
+    const studentLogits = (await keptLogits!.data()) as Float32Array;
+    const teacherValues = teacherLogits ? ((await teacherLogits.data()) as Float32Array) : null;
+    Object.assign(losses, batchAgreement(studentLogits, batch.labels, teacherValues, network.config.numClasses));
     const byName = new Map<string, tf.Tensor>();
     for (const [name, v] of trainable) {
       const g = grads[v.name];
@@ -74,6 +80,7 @@ export async function lossAndGradients(inputs: StepInputs): Promise<StepGradient
     return { losses, grads: byName };
   } finally {
     images.dispose();
+    keptLogits?.dispose();
     tf.dispose(Object.values(partValues));
   }
 }

@@ -48,7 +48,7 @@ export interface TrainHooks {
   emit?(event: EngineEvent): void;
   /** After every optimizer step; may checkpoint. Return 'stop' to end the run early (cancel). */
   afterStep?(position: TrainPosition): Promise<void | 'stop'>;
-  /** After each epoch's evaluation. */
+  /** After each epoch's evaluation (the network's variables then hold the current weights). */
   afterEpoch?(position: TrainPosition, record: EpochRecord): Promise<void | 'stop'>;
 }
 
@@ -180,7 +180,7 @@ export class Trainer {
         const step = this.position.step;
         const batch = await train.batch(epoch, step);
         const lr = learningRateAt(schedule, this.position.globalStep);
-        const losses = await this.trainStep(batch, lr);
+        const { trainTop1, agreement, ...losses } = await this.trainStep(batch, lr);
         lossSum += losses.total!;
         lossCount += 1;
         this.position.step += 1;
@@ -199,6 +199,8 @@ export class Trainer {
           stepsPerEpoch: train.stepsPerEpoch,
           losses,
           lr,
+          ...(trainTop1 !== undefined ? { trainTop1 } : {}),
+          ...(agreement !== undefined ? { agreement } : {}),
           imagesPerSec,
           etaSeconds: secondsPerStep * (totalSteps - this.position.globalStep),
         });
@@ -223,6 +225,9 @@ export class Trainer {
       if (val) {
         hooks?.emit?.({ type: 'epoch', phase: task.phase, epoch, epochs: optim.epochs, trainLoss: record.trainLoss, val, seconds: record.seconds });
       }
+      // At epoch ends the network's variables hold the weights (cheap once an epoch), so
+      // hooks and callers that read `network.params` there see the epoch's model.
+      await this.executor.syncWeights();
       if ((await hooks?.afterEpoch?.(this.position, record)) === 'stop') {
         return { position: this.position, history: this.position.history, stopped: true };
       }
@@ -242,9 +247,10 @@ export type LogitsSource = (network: Network, batch: Batch) => Promise<Float32Ar
 /**
  * Top-1 / top-5 accuracy (fractions) and mean cross-entropy over a whole source. The
  * forward passes run where `runLogits` runs them (e.g. the training executor's device),
- * else where the host runs inference (onnxruntime), else in tfjs here.
+ * else where the host runs inference (onnxruntime), else in tfjs here. `observe` sees
+ * every batch's logits [B·K] (engine/train/evaluation.ts tallies confusions from them).
  */
-export async function evaluate(network: Network, source: BatchSource, runLogits?: LogitsSource): Promise<EvalMetrics> {
+export async function evaluate(network: Network, source: BatchSource, runLogits?: LogitsSource, observe?: (logits: Float32Array, batch: Batch) => void): Promise<EvalMetrics> {
   let lossSum = 0;
   let top1 = 0;
   let top5 = 0;
@@ -264,6 +270,7 @@ export async function evaluate(network: Network, source: BatchSource, runLogits?
     const loss = tf.tidy(() => crossEntropy(tf.tensor2d(values, [batch.size, numClasses]), batch.labels));
     lossSum += (await loss.data())[0]! * batch.size;
     loss.dispose();
+    observe?.(values, batch);
     const counts = topKHits(values, batch.labels, numClasses);
     top1 += counts.top1;
     top5 += counts.top5;

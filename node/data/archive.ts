@@ -1,9 +1,11 @@
-// Extracts a dataset archive (.zip, .tar, .tar.gz/.tgz) into a folder. Zip entries are
-// stored or deflated (zip64 included) and checked against their CRC-32; tar supports
-// ustar, GNU long names and pax paths. Entries that would land outside the destination
-// reject the whole archive; links and macOS resource forks are skipped. Extraction goes
-// to a temporary sibling folder renamed into place at the end, so the destination
-// appears complete or not at all.
+// Extracts a dataset archive (.zip, .tar, .tar.gz/.tgz) into a folder. The formats are
+// read by maintained libraries: yauzl for zip (stored or deflated, zip64; names in UTF-8,
+// the Info-ZIP Unicode path, or legacy CP437), node-tar for tar (ustar, GNU long names,
+// pax, gzip). What stays ours is the policy: every entry name is judged by one guard
+// (an entry that would land outside the destination rejects the whole archive), CRC-32
+// is checked, the total size is capped (zip bombs), links and macOS resource forks are
+// skipped. Extraction goes to a temporary sibling folder renamed into place at the end,
+// so the destination appears complete or not at all.
 
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
@@ -11,6 +13,8 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { Parser as TarParser, type ReadEntry } from 'tar';
+import yauzl from 'yauzl';
 
 import { FormatError } from '../../engine/io/errors.js';
 import { statOrNull } from './files.js';
@@ -141,103 +145,9 @@ class Writer {
   }
 }
 
-// ---------------------------------------------------------------- zip
+// ---------------------------------------------------------------- zip (yauzl)
 
-interface ZipEntry {
-  name: string;
-  method: number;
-  flags: number;
-  crc: number;
-  compressedSize: number;
-  size: number;
-  localOffset: number;
-  isDirectory: boolean;
-  isSymlink: boolean;
-}
-
-async function readAt(handle: fs.FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, position);
-  return buffer.subarray(0, bytesRead);
-}
-
-function readUint64(buffer: Buffer, offset: number): number {
-  return Number(buffer.readBigUInt64LE(offset));
-}
-
-async function readZipDirectory(handle: fs.FileHandle, size: number, archive: string): Promise<ZipEntry[]> {
-  const tailLength = Math.min(size, 22 + 0xffff);
-  const tail = await readAt(handle, size - tailLength, tailLength);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new FormatError(archive, 'is not a complete zip file: no end-of-central-directory record (truncated?)');
-  let count = tail.readUInt16LE(eocd + 10);
-  let directorySize = tail.readUInt32LE(eocd + 12);
-  let directoryOffset = tail.readUInt32LE(eocd + 16);
-  if (count === 0xffff || directorySize === 0xffffffff || directoryOffset === 0xffffffff) {
-    const locator = eocd - 20;
-    if (locator < 0 || tail.readUInt32LE(locator) !== 0x07064b50) throw new FormatError(archive, 'has a zip64 marker but no zip64 locator');
-    const record = await readAt(handle, readUint64(tail, locator + 8), 56);
-    if (record.length < 56 || record.readUInt32LE(0) !== 0x06064b50) throw new FormatError(archive, 'has a broken zip64 end-of-central-directory record');
-    count = readUint64(record, 32);
-    directorySize = readUint64(record, 40);
-    directoryOffset = readUint64(record, 48);
-  }
-  if (directoryOffset + directorySize > size) throw new FormatError(archive, `central directory at ${directoryOffset}+${directorySize} lies past the end of the file (${size} bytes): truncated`);
-  const directory = await readAt(handle, directoryOffset, directorySize);
-  const entries: ZipEntry[] = [];
-  let p = 0;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > directory.length || directory.readUInt32LE(p) !== 0x02014b50) throw new FormatError(archive, `central directory entry ${i} is damaged`);
-    const madeBy = directory.readUInt16LE(p + 4) >> 8;
-    const flags = directory.readUInt16LE(p + 8);
-    const method = directory.readUInt16LE(p + 10);
-    const crc = directory.readUInt32LE(p + 16);
-    let compressedSize = directory.readUInt32LE(p + 20);
-    let entrySize = directory.readUInt32LE(p + 24);
-    const nameLength = directory.readUInt16LE(p + 28);
-    const extraLength = directory.readUInt16LE(p + 30);
-    const commentLength = directory.readUInt16LE(p + 32);
-    const externalAttributes = directory.readUInt32LE(p + 38);
-    let localOffset = directory.readUInt32LE(p + 42);
-    const name = directory.toString('utf8', p + 46, p + 46 + nameLength);
-    // zip64 extra field: 64-bit values for the fields saturated at 0xffffffff, in this order.
-    let extra = p + 46 + nameLength;
-    const extraEnd = extra + extraLength;
-    while (extra + 4 <= extraEnd) {
-      const id = directory.readUInt16LE(extra);
-      const length = directory.readUInt16LE(extra + 2);
-      if (id === 0x0001) {
-        let q = extra + 4;
-        if (entrySize === 0xffffffff) (entrySize = readUint64(directory, q)), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = readUint64(directory, q)), (q += 8);
-        if (localOffset === 0xffffffff) localOffset = readUint64(directory, q);
-      }
-      extra += 4 + length;
-    }
-    const unixMode = madeBy === 3 ? externalAttributes >>> 16 : 0;
-    entries.push({
-      name,
-      method,
-      flags,
-      crc,
-      compressedSize,
-      size: entrySize,
-      localOffset,
-      isDirectory: name.endsWith('/'),
-      isSymlink: (unixMode & 0o170000) === 0o120000,
-    });
-    p = extraEnd + commentLength;
-  }
-  return entries;
-}
-
-/** Counts bytes and CRC-32 of what passes through. */
+/** Counts bytes and CRC-32 of what passes through (yauzl checks sizes, not CRCs). */
 class Checksum extends Transform {
   crc = 0;
   bytes = 0;
@@ -256,57 +166,97 @@ class Checksum extends Transform {
   }
 }
 
+async function readAt(handle: fs.FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+/**
+ * An entry's name: the Info-ZIP Unicode Path field when present, UTF-8 when the entry
+ * says so (general purpose bit 11), else the legacy code page CP437 (old Windows zips).
+ */
+function zipEntryName(entry: yauzl.Entry): string {
+  return yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileName as unknown as Buffer, entry.extraFields, false);
+}
+
+function isZipSymlink(entry: yauzl.Entry): boolean {
+  const madeByUnix = entry.versionMadeBy >> 8 === 3;
+  return madeByUnix && ((entry.externalFileAttributes >>> 16) & 0o170000) === 0o120000;
+}
+
+function openZip(file: string): Promise<yauzl.ZipFile> {
+  // Names stay raw (decodeStrings: false) so our own path guard judges them with our messages.
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (error, zip) => {
+      if (error || !zip) reject(new FormatError(file, /central directory|signature not found|end of file|eof/i.test(error?.message ?? '')
+        ? `is not a complete zip file: ${error?.message ?? 'unreadable'} (truncated?)`
+        : `cannot be read as a zip file (${error?.message ?? 'unreadable'})`));
+      else resolve(zip);
+    });
+  });
+}
+
+function nextZipEntry(zip: yauzl.ZipFile, file: string): Promise<yauzl.Entry | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      zip.off('entry', onEntry);
+      zip.off('end', onEnd);
+      zip.off('error', onError);
+    };
+    const onEntry = (entry: yauzl.Entry) => (cleanup(), resolve(entry));
+    const onEnd = () => (cleanup(), resolve(null));
+    const onError = (error: Error) => (cleanup(), reject(new FormatError(file, `has a damaged central directory (${error.message})`)));
+    zip.on('entry', onEntry);
+    zip.on('end', onEnd);
+    zip.on('error', onError);
+    zip.readEntry();
+  });
+}
+
+function zipEntryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => zip.openReadStream(entry, (error, stream) => (error || !stream ? reject(error ?? new Error('no data')) : resolve(stream))));
+}
+
 async function extractZip(file: string, writer: Writer): Promise<void> {
-  const handle = await fs.open(file, 'r');
+  const zip = await openZip(file);
   try {
-    const { size } = await handle.stat();
-    const entries = await readZipDirectory(handle, size, file);
-    for (const entry of entries) {
-      if (entry.isSymlink) {
-        safeEntryPath(writer.dest, entry.name, file);
-        writer.skipped.push({ name: entry.name, reason: 'symbolic link' });
+    for (let entry = await nextZipEntry(zip, file); entry; entry = await nextZipEntry(zip, file)) {
+      const name = zipEntryName(entry);
+      if (isZipSymlink(entry)) {
+        safeEntryPath(writer.dest, name, file);
+        writer.skipped.push({ name, reason: 'symbolic link' });
         continue;
       }
-      const target = writer.target(entry.name);
+      const target = writer.target(name);
       if (!target) continue;
-      if (entry.isDirectory) {
+      if (name.endsWith('/')) {
         await writer.mkdir(target);
         continue;
       }
-      if (entry.flags & 1) throw new FormatError(file, `entry "${entry.name}" is encrypted; extract it with a zip tool that knows the password`);
-      if (entry.method !== 0 && entry.method !== 8) {
-        throw new FormatError(file, `entry "${entry.name}" uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
+      if (entry.isEncrypted()) throw new FormatError(file, `entry "${name}" is encrypted; extract it with a zip tool that knows the password`);
+      if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+        throw new FormatError(file, `entry "${name}" uses compression method ${entry.compressionMethod}; only stored (0) and deflate (8) are supported`);
       }
-      const local = await readAt(handle, entry.localOffset, 30);
-      if (local.length < 30 || local.readUInt32LE(0) !== 0x04034b50) throw new FormatError(file, `entry "${entry.name}" has no local header at offset ${entry.localOffset}`);
-      const dataStart = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-      if (dataStart + entry.compressedSize > size) throw new FormatError(file, `entry "${entry.name}" runs past the end of the file: truncated`);
       await writer.mkdir(path.dirname(target));
       const checksum = new Checksum((n) => writer.account(n));
-      const input = createReadStream('', { fd: handle.fd, start: dataStart, end: dataStart + entry.compressedSize - 1, autoClose: false });
-      const output = createWriteStream(target);
       try {
-        if (entry.compressedSize === 0) {
-          await pipeline(async function* () {}, checksum, output);
-        } else if (entry.method === 8) {
-          await pipeline(input, zlib.createInflateRaw(), checksum, output);
-        } else {
-          await pipeline(input, checksum, output);
-        }
+        await pipeline(await zipEntryStream(zip, entry), checksum, createWriteStream(target));
       } catch (error) {
         if (error instanceof FormatError) throw error;
-        throw new FormatError(file, `entry "${entry.name}" cannot be decompressed (${(error as Error).message})`);
+        const reason = (error as Error).message;
+        throw new FormatError(file, /past the end|end of file|eof/i.test(reason) ? `entry "${name}" runs past the end of the file: truncated` : `entry "${name}" cannot be decompressed (${reason})`);
       }
-      if (checksum.bytes !== entry.size) throw new FormatError(file, `entry "${entry.name}" decompressed to ${checksum.bytes} bytes, expected ${entry.size}`);
-      if (checksum.crc >>> 0 !== entry.crc >>> 0) throw new FormatError(file, `entry "${entry.name}" fails its CRC-32 check (corrupt archive)`);
+      if (checksum.bytes !== entry.uncompressedSize) throw new FormatError(file, `entry "${name}" decompressed to ${checksum.bytes} bytes, expected ${entry.uncompressedSize}`);
+      if (checksum.crc >>> 0 !== entry.crc32 >>> 0) throw new FormatError(file, `entry "${name}" fails its CRC-32 check (corrupt archive)`);
       writer.fileDone();
     }
   } finally {
-    await handle.close();
+    zip.close();
   }
 }
 
-// ---------------------------------------------------------------- tar
+// ---------------------------------------------------------------- tar (node-tar)
 
 function tarChecksumOk(header: Uint8Array): boolean {
   let sum = 0;
@@ -315,154 +265,76 @@ function tarChecksumOk(header: Uint8Array): boolean {
   return stored === sum;
 }
 
-function tarString(header: Buffer, start: number, length: number): string {
-  const field = header.subarray(start, start + length);
-  const end = field.indexOf(0);
-  return field.toString('utf8', 0, end < 0 ? length : end);
+const TAR_FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+function tarSkipReason(type: string): string {
+  if (type === 'SymbolicLink') return 'symbolic link';
+  if (type === 'Link') return 'hard link';
+  return `special file (tar type ${type})`;
 }
 
-function tarNumber(header: Buffer, start: number, length: number): number {
-  if (header[start]! & 0x80) {
-    // GNU base-256 for sizes ≥ 8 GiB.
-    let value = 0;
-    for (let i = 1; i < length; i++) value = value * 256 + header[start + i]!;
-    return value;
-  }
-  const text = header.toString('latin1', start, start + length).replace(/\0.*$/, '').trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-function parsePax(data: Buffer): Record<string, string> {
-  const records: Record<string, string> = {};
-  let p = 0;
-  while (p < data.length) {
-    const space = data.indexOf(0x20, p);
-    if (space < 0) break;
-    const length = parseInt(data.toString('latin1', p, space), 10);
-    if (!(length > 0)) break;
-    const record = data.toString('utf8', space + 1, p + length - 1);
-    const eq = record.indexOf('=');
-    if (eq > 0) records[record.slice(0, eq)] = record.slice(eq + 1);
-    p += length;
-  }
-  return records;
-}
-
-interface TarEntry {
-  name: string;
-  target: string | null;
-  kind: 'file' | 'pax' | 'longname' | 'skip';
-  size: number;
-  chunks: Buffer[];
-  received: number;
-}
-
-/** Streaming tar reader: header blocks, then each entry's data, padded to 512 bytes. */
-async function extractTarStream(source: AsyncIterable<Buffer>, archive: string, writer: Writer): Promise<void> {
-  let buffered: Buffer = Buffer.alloc(0);
-  let ended = false;
-  let longName: string | null = null;
-  let pax: Record<string, string> = {};
-  // Entry being collected: bytes still expected, then the padding to skip.
-  let entry = null as TarEntry | null;
-  let padding = 0;
-
-  const finishEntry = async (): Promise<void> => {
-    const current = entry!;
-    entry = null;
-    const data = Buffer.concat(current.chunks);
-    if (current.kind === 'pax') pax = parsePax(data);
-    else if (current.kind === 'longname') longName = data.toString('utf8').replace(/\0.*$/s, '');
-    else if (current.kind === 'file' && current.target) await writer.writeFile(current.target, data);
+/** Reads a tar (gzipped or not: node-tar detects it) and writes its files through `writer`. */
+async function extractTar(file: string, writer: Writer): Promise<void> {
+  const writes: Promise<void>[] = [];
+  /** Entries being written: stopped when the archive fails, so no write waits forever. */
+  const open = new Set<ReadEntry>();
+  let failure: Error | null = null;
+  // strict: a bad header or truncated input is an error, not a warning.
+  const parser = new TarParser({ strict: true, file });
+  const fail = (error: Error) => {
+    failure ??= error;
+    parser.abort(error);
   };
-
-  const startEntry = async (header: Buffer): Promise<void> => {
-    if (!tarChecksumOk(header)) throw new FormatError(archive, 'has a tar header with a bad checksum (corrupt or not a tar file)');
-    const type = String.fromCharCode(header[156]!);
-    let size = tarNumber(header, 124, 12);
-    const prefix = header.toString('latin1', 257, 262) === 'ustar' ? tarString(header, 345, 155) : '';
-    let name = longName ?? pax.path ?? (prefix ? `${prefix}/${tarString(header, 0, 100)}` : tarString(header, 0, 100));
-    if (pax.size && type !== 'x' && type !== 'g') size = Number(pax.size);
-    if (type !== 'x' && type !== 'g' && type !== 'L' && type !== 'K') {
-      longName = null;
-      pax = {};
-    }
-    let kind: TarEntry['kind'] = 'skip';
-    let target: string | null = null;
-    if (type === 'x') kind = 'pax';
-    else if (type === 'L') kind = 'longname';
-    else if (type === 'g' || type === 'K') kind = 'skip';
-    else if (type === '0' || type === '\0' || type === '7') {
-      kind = 'file';
-      target = writer.target(name);
-    } else if (type === '5') {
-      const dir = writer.target(name);
-      if (dir) await writer.mkdir(dir);
-    } else {
-      safeEntryPath(writer.dest, name, archive);
-      const reason = type === '1' ? 'hard link' : type === '2' ? 'symbolic link' : `special file (tar type ${JSON.stringify(type)})`;
-      writer.skipped.push({ name, reason });
-      name = '';
-    }
-    padding = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
-    entry = { name, target, kind, size, chunks: [], received: 0 };
-    if (size === 0) await finishEntry();
-  };
-
-  for await (const chunk of source) {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    let offset = 0;
-    while (!ended) {
-      if (entry) {
-        const e = entry;
-        const take = Math.min(e.size - e.received, buffered.length - offset);
-        if (take > 0) {
-          if (e.kind === 'file') writer.account(take);
-          // Copy: `buffered` is reused across chunks.
-          e.chunks.push(Buffer.from(buffered.subarray(offset, offset + take)));
-          e.received += take;
-          offset += take;
-        }
-        if (e.received < e.size) break;
-        await finishEntry();
-        continue;
+  parser.on('entry', (entry: ReadEntry) => {
+    if (failure) return entry.resume();
+    try {
+      const name = entry.path;
+      if (TAR_FILE_TYPES.has(entry.type)) {
+        const target = writer.target(name);
+        if (!target) return entry.resume();
+        open.add(entry);
+        // Its errors reach us through the pipeline below or as the archive's failure; without
+        // a listener, stopping it before that pipeline is attached would throw.
+        entry.on('error', () => undefined);
+        writes.push((async () => {
+          await writer.mkdir(path.dirname(target));
+          if (failure) return;
+          const counter = new Checksum((n) => writer.account(n));
+          await pipeline(entry, counter, createWriteStream(target));
+          writer.fileDone();
+        })().catch((error: unknown) => fail(error as Error)).finally(() => open.delete(entry)));
+        return;
       }
-      if (padding > 0) {
-        const skip = Math.min(padding, buffered.length - offset);
-        padding -= skip;
-        offset += skip;
-        if (padding > 0) break;
+      if (entry.type === 'Directory') {
+        const dir = writer.target(name);
+        if (dir) writes.push(writer.mkdir(dir).catch((error: unknown) => fail(error as Error)));
+      } else {
+        safeEntryPath(writer.dest, name, file);
+        writer.skipped.push({ name, reason: tarSkipReason(entry.type) });
       }
-      if (buffered.length - offset < TAR_BLOCK) break;
-      const header = buffered.subarray(offset, offset + TAR_BLOCK);
-      offset += TAR_BLOCK;
-      if (header.every((b) => b === 0)) {
-        ended = true; // end-of-archive marker
-        break;
-      }
-      await startEntry(header);
+      entry.resume();
+    } catch (error) {
+      entry.resume();
+      fail(error as Error);
     }
-    buffered = buffered.subarray(offset);
-    if (ended) break;
-  }
-  if (!ended && (entry || buffered.length > 0 || padding > 0)) {
-    throw new FormatError(archive, `is truncated${entry ? ` inside entry "${entry.name}"` : ''}`);
-  }
-}
-
-async function extractTar(file: string, gzipped: boolean, writer: Writer): Promise<void> {
-  const input = createReadStream(file);
+  });
   try {
-    if (gzipped) {
-      await pipeline(input, zlib.createGunzip(), async (source: AsyncIterable<Buffer>) => extractTarStream(source, file, writer));
-    } else {
-      await pipeline(input, async (source: AsyncIterable<Buffer>) => extractTarStream(source, file, writer));
-    }
+    await pipeline(createReadStream(file), parser);
   } catch (error) {
-    if (error instanceof FormatError) throw error;
-    const reason = (error as Error).message;
-    throw new FormatError(file, /unexpected end/i.test(reason) ? `is a truncated gzip file (zlib: ${reason})` : `cannot be read as ${gzipped ? 'a .tar.gz' : 'a tar'} archive (${reason})`);
+    failure ??= error as Error;
   }
+  if (failure) for (const entry of open) entry.destroy(failure);
+  await Promise.all(writes);
+  if (failure) throw tarError(file, failure);
+}
+
+function tarError(file: string, error: Error): Error {
+  if (error instanceof FormatError) return error;
+  const reason = error.message;
+  if (/checksum/i.test(reason)) return new FormatError(file, 'has a tar header with a bad checksum (corrupt or not a tar file)');
+  if (/truncated|unexpected end/i.test(reason)) return new FormatError(file, `is truncated (${reason.replace(/^TAR_BAD_ARCHIVE: /, '')})`);
+  if (/zlib|incorrect header|invalid (stored|block|distance|code)/i.test(reason)) return new FormatError(file, `is a damaged gzip file (zlib: ${reason})`);
+  return new FormatError(file, `cannot be read as a tar archive (${reason})`);
 }
 
 /**
@@ -479,7 +351,7 @@ export async function extractArchive(file: string, dest: string, options: Extrac
   const writer = new Writer(temp, file, options);
   try {
     if (kind === 'zip') await extractZip(file, writer);
-    else await extractTar(file, kind === 'tar.gz', writer);
+    else await extractTar(file, writer);
     await fs.rename(temp, dest);
   } catch (error) {
     await fs.rm(temp, { recursive: true, force: true });

@@ -12,6 +12,9 @@ import type { ExportResult, QuantizationSummary } from '../../shared/results.js'
 import type { Preprocess } from '../../engine/data/types.js';
 import { buildInferenceGraph, type InferenceGraph } from '../../engine/export/graph.js';
 import { toTimmExport } from '../../engine/export/timm.js';
+import { toSwsReference } from '../../engine/export/sws-reference.js';
+import { toStorageLayout } from '../../engine/model/params.js';
+import { defaultLayersSource } from '../../engine/sws/layers-source.js';
 import { toTfjsGraphModel, type TfjsModelJson } from '../../engine/export/tfjs-graph.js';
 import { FormatError } from '../../engine/io/errors.js';
 import type { Provenance } from '../../engine/io/model-file.js';
@@ -23,6 +26,10 @@ import { describeOnnx, ONNX_METADATA_PREFIX, type OnnxDescription } from '../onn
 import { encodeModelProto, toOnnxModel } from './onnx.js';
 import { calibrationImages, DEFAULT_CALIBRATION_IMAGES, quantizeStatic } from './calibrate.js';
 import { quantizeModel } from './quantize.js';
+
+/** The files of an sws-reference export. */
+export const SWS_REFERENCE_FILE = 'sws-learngene.safetensors';
+export const SWS_REFERENCE_NOTE = 'sws-reference.json';
 
 export { EXPORT_FORMATS, type ExportFormat };
 export type { ExportResult };
@@ -136,6 +143,7 @@ export async function exportModel(modelPath: string, format: ExportFormat, out: 
   if (options.quantize !== undefined && format !== 'onnx') {
     throw new ConfigError([{ field: 'quantize', message: `int8 quantization is for the ONNX export, not ${format}` }]);
   }
+  if (format === 'sws-reference') return exportSwsReference(modelPath, out);
   const source = await readAnyModel(modelPath, { heads: options.heads });
   const warnings = source.naming === 'learngene' ? [...source.notes] : source.notes.map((n) => `import: ${n}`);
   const provenance = exportProvenance(source, modelPath, format, options.quantize);
@@ -150,6 +158,56 @@ export async function exportModel(modelPath: string, format: ExportFormat, out: 
   if (format === 'tfjs') return { kind: 'export', format, files: await writeTfjs(source, record, out, options.shardBytes), warnings };
   const timm = await writeTimm(source, provenance, out);
   return { kind: 'export', format, files: timm.files, warnings: [...warnings, ...timm.warnings] };
+}
+
+/**
+ * A learngene in the official SWS code's layout (engine/export/sws-reference.ts): a folder
+ * with the tensors under that code's names and a note of what the code needs to use them
+ * (the stage sizes for its aux model's repeated_times_schedule, the model arguments, a
+ * --layers-source per depth).
+ */
+async function exportSwsReference(learngenePath: string, out: string): Promise<ExportResult> {
+  const { loadLearngene } = await import('../jobs/sws-jobs.js');
+  const loaded = await loadLearngene(learngenePath).catch((error: unknown) => {
+    throw new FormatError(learngenePath, `is not a learngene (${(error as Error).message}); the sws-reference format exports learngenes, not models`);
+  });
+  const { learngene, meta } = loaded;
+  if (learngene.kind !== 'sws') throw new FormatError(loaded.file, 'is a TLEG learngene; the official SWS code has no layout for TLEG (export SWS learngenes only)');
+  const { config, stages } = learngene;
+  const tensors = toSwsReference(toStorageLayout(learngene.tensors, config));
+  const provenance: Provenance = {
+    createdBy: 'export',
+    createdAt: new Date().toISOString(),
+    inputs: { learngene: { path: path.resolve(loaded.file), sha256: loaded.sha256, format: 'learngene-sws' } },
+    details: { exportFormat: 'sws-reference', sourceProvenance: meta.provenance },
+  };
+  const warnings: string[] = [];
+  if (config.pooling === 'avg') {
+    warnings.push('the reference Aux-Net normalizes every token before averaging (norm, then pool) while ours pools first (fc_norm): descendants grown by either code are identical, the Aux-Net\'s own outputs differ slightly');
+  }
+  const depths = [...new Set([config.depth, 12, 6, stages.length])].filter((d) => d >= stages.length).sort((a, b) => a - b);
+  const note = {
+    format: 'sws-reference',
+    about: 'A learngene in the layout of the official SWS code (github.com/AlphaXia/SWS). Convert to a .pth with: python3 scripts/sws_reference.py to-pth sws-learngene.safetensors learngene.pth',
+    stages,
+    repeated_times_schedule: { norm1: [stages, stages.map(() => true)], attn_qkv: [stages, stages.map(() => true)], mlp_fc1: [stages, stages.map(() => true)], dim: stages.map(() => config.dim) },
+    model_args: { img_size: config.imageSize, patch_size: config.patchSize, in_chans: config.channels, embed_dim: config.dim, depth: config.depth, num_heads: config.heads, mlp_ratio: config.mlpRatio, qkv_bias: config.qkvBias, use_cls_token: config.pooling === 'cls', num_classes: config.numClasses },
+    has_head: tensors.has('head.weight'),
+    layers_source: Object.fromEntries(depths.map((d) => [d, defaultLayersSource(stages, d).join(',')])),
+    class_names: meta.classNames,
+    preprocess: meta.preprocess,
+    provenance,
+  };
+  // "pt" like torch-saved checkpoints; the rest lets our own import restore the learngene whole.
+  const bytes = encodeSafetensors(tensors, {
+    format: 'pt', provenance: JSON.stringify(provenance), stages: JSON.stringify(stages), config: JSON.stringify(config),
+    preprocess: JSON.stringify(meta.preprocess), classNames: JSON.stringify(meta.classNames),
+  });
+  await writeFolderAtomic(out, async (dir) => {
+    await fs.writeFile(path.join(dir, SWS_REFERENCE_FILE), bytes);
+    await fs.writeFile(path.join(dir, SWS_REFERENCE_NOTE), JSON.stringify(note, null, 2) + '\n');
+  });
+  return { kind: 'export', format: 'sws-reference', files: [SWS_REFERENCE_FILE, SWS_REFERENCE_NOTE].map((f) => path.resolve(out, f)), warnings };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -280,6 +338,6 @@ export async function describeModelForInspect(modelPath: string): Promise<ModelD
     return describeSafetensors(modelPath);
   }
   if (modelPath.endsWith('.onnx')) return describeOnnxFile(modelPath);
-  if (modelPath.endsWith('.json')) return describeTfjs(modelPath);
+  if (modelPath.endsWith('.json') && !/\.index\.json$/i.test(modelPath)) return describeTfjs(modelPath);
   return describeSafetensors(modelPath);
 }

@@ -25,8 +25,13 @@ function crossEntropySum(logits: Float32Array, labels: Int32Array, numClasses: n
   return sum;
 }
 
-/** Loss / top-1 / top-5 of `logitsOf` (a session's logits [B, K] for a batch) over every batch of `source`. */
-export async function evaluateLogits(source: EvalSource, numClasses: number, logitsOf: (batch: Batch) => Promise<Float32Array>): Promise<EvalMetrics> {
+/**
+ * Loss / top-1 / top-5 of `logitsOf` (a session's logits [B, K] for a batch) over every
+ * batch of `source`; `observe` sees each batch's logits (the confusion tally of evaluate).
+ */
+export async function evaluateLogits(
+  source: EvalSource, numClasses: number, logitsOf: (batch: Batch) => Promise<Float32Array>, observe?: (logits: Float32Array, batch: Batch) => void,
+): Promise<EvalMetrics> {
   let loss = 0;
   let top1 = 0;
   let top5 = 0;
@@ -34,6 +39,7 @@ export async function evaluateLogits(source: EvalSource, numClasses: number, log
   for (let step = 0; step < source.stepsPerEpoch; step++) {
     const batch = await source.batch(0, step);
     const logits = await logitsOf(batch);
+    observe?.(logits, batch);
     loss += crossEntropySum(logits, batch.labels, numClasses);
     const hits = topKHits(logits, batch.labels, numClasses);
     top1 += hits.top1;

@@ -12,7 +12,7 @@ import type { CompareResult, CompareRow, DemoResult } from '../../shared/results
 
 export type { CompareResult, CompareRow, DemoResult };
 import { createViT, disposeParams, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes, type Params } from '../../engine/model/vit.js';
-import { teacherCopyTensors, learngeneParamCount } from '../../engine/sws/learngene.js';
+import { teacherCopyTensors, learngeneParamCount, sameLabelSet } from '../../engine/sws/learngene.js';
 import { descendantConfig } from '../../engine/sws/learngene.js';
 import type { ModelMeta } from '../../engine/io/model-file.js';
 import { saveModel } from '../model-store.js';
@@ -46,15 +46,6 @@ export interface CompareInputs {
   teacher: { config: ViTConfig; params: Params; classNames: string[] } | null;
   /** The class names of the data the descendants are fine-tuned on. */
   classNames: string[];
-}
-
-/**
- * Whether a head trained on `source` classes can be kept for `target` ones: the same
- * names in the same order. Equal counts are not enough: classes 0–4 → 5–9 of a dataset
- * is a new label set and gets a fresh head.
- */
-export function sameLabelSet(source: readonly string[], target: readonly string[]): boolean {
-  return source.length === target.length && source.every((name, i) => name === target[i]);
 }
 
 /** The initial network of a method at a depth. */

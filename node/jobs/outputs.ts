@@ -16,7 +16,7 @@ import { decodeOnnx } from '../export/onnx.js';
 /** Largest safetensors header we read to recognise a file (ours are a few kB). */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** Files that accompany one of our artifacts in its folder. */
-const SIDECARS = [/^config\.json$/, /^learngene\.json$/, /^group\d+-shard\d+of\d+\.bin$/];
+const SIDECARS = [/^config\.json$/, /^learngene\.json$/, /^sws-reference\.json$/, /^group\d+-shard\d+of\d+\.bin$/];
 /** Leftovers of an interrupted atomic write of ours (node/fs/atomic.ts tempName). */
 const OUR_TEMP = /^\..+\.tmp-\d+-[0-9a-f]{8}(\.old)?$/;
 
@@ -176,4 +176,33 @@ export async function checkOutputsReplaceable(request: JobRequest, force = false
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
+}
+
+/** Whether anything is at `target` (a non-empty folder or any file). */
+async function occupied(target: string): Promise<boolean> {
+  const stat = await fs.stat(target).catch(() => null);
+  if (!stat) return false;
+  if (!stat.isDirectory()) return true;
+  return (await fs.readdir(target)).length > 0;
+}
+
+/** `name-2`, `name-3` …: the version `n` of a path (`des.onnx` → `des-2.onnx`). */
+export function versionOf(target: string, n: number): string {
+  if (n <= 1) return target;
+  const ext = /\.(onnx|safetensors)$/i.exec(target)?.[0] ?? '';
+  return `${target.slice(0, target.length - ext.length)}-${n}${ext}`;
+}
+
+/**
+ * The request with its output moved to the first free version (`out`, `out-2`, `out-3` …)
+ * when something is already there, so nothing is replaced: the studio asks for this
+ * (SubmitOptions.newVersion), and "distil again" keeps the previous learngene.
+ */
+export async function withFreeOutput<T extends JobRequest>(request: T): Promise<T> {
+  if (request.kind === 'evaluate' || !('out' in request) || !request.out) return request;
+  for (let n = 1; n < 10_000; n++) {
+    const candidate = versionOf(request.out, n);
+    if (!(await occupied(candidate))) return n === 1 ? request : { ...request, out: candidate };
+  }
+  throw new ConfigError([{ field: 'out', message: `${request.out} and its versions up to -9999 are all taken` }]);
 }

@@ -7,12 +7,13 @@ import type { JobKind } from '../../shared/events.js';
 import type { JobResult, JobResults } from '../../shared/results.js';
 import { parseRequest } from '../../shared/api.js';
 import type { JobContext } from './phase.js';
-import { runEvaluate, runFinetune, runTrain } from './train-jobs.js';
+import { runFinetune, runTrain } from './train-jobs.js';
+import { runEvaluate } from './evaluate-job.js';
 import { runDistill, runGrow } from './sws-jobs.js';
 import { runPrune } from './prune-jobs.js';
 import { runCompare, runDemo } from './compare.js';
 import { exportModel } from '../export/index.js';
-import { importModel } from '../import.js';
+import { importModel, importSwsReference, isSwsReferenceCheckpoint } from '../import.js';
 import { disposeParams } from '../../engine/model/vit.js';
 
 export type JobHandler<K extends JobKind = JobKind> = (request: Extract<JobRequest, { kind: K }>, ctx: JobContext) => Promise<JobResults[K]>;
@@ -34,6 +35,10 @@ const handlers: Handlers = {
     ...(request.calibration ? { calibration: request.calibration } : {}),
   }),
   import: async (request) => {
+    if (await isSwsReferenceCheckpoint(request.source)) {
+      const lg = await importSwsReference(request.source, { out: request.out, ...(request.stages ? { stages: request.stages } : {}), ...(request.heads !== undefined ? { heads: request.heads } : {}) });
+      return { kind: 'import', file: lg.file, source: lg.source, naming: 'sws-reference', config: lg.config, notes: [`an SWS learngene, stages ${lg.stages.join(',')}`, ...lg.notes], sha256: lg.sha256 };
+    }
     const imported = await importModel(request.source, { out: request.out, ...(request.heads !== undefined ? { heads: request.heads } : {}) });
     disposeParams(imported.network.params);
     return { kind: 'import', file: imported.savedTo ?? request.out, source: imported.file, naming: imported.naming, config: imported.meta.config, notes: imported.notes, sha256: imported.sha256 };

@@ -23,7 +23,7 @@ import type { JobResult } from '../../shared/results.js';
 import { FormatError } from '../../engine/io/errors.js';
 import { acquireRunLock, lockIsLive, readLock, RunLockedError, type RunLock } from './lock.js';
 import { absoluteRequest, checkInputsExist } from './request-paths.js';
-import { checkOutputsReplaceable } from './outputs.js';
+import { checkOutputsReplaceable, withFreeOutput } from './outputs.js';
 import {
   EVENTS_FILE, EventLog, createRunFolder, ensureProject, listRunDirs, readRunEvents, readRunRequest, readRunStatus,
   writeRunStatus, REQUEST_FILE, type RunStatus,
@@ -128,7 +128,8 @@ export class JobService implements JobApi {
   /** Validates, creates runs/<id>/ and queues the job. Rejects (ConfigError) before creating anything. */
   async submit(request: JobRequest, options: SubmitOptions = {}): Promise<JobInfo> {
     assertValid([...validateRequest(request), ...validateSubmitOptions(options)]);
-    const absolute = absoluteRequest(request, this.baseDir);
+    const given = absoluteRequest(request, this.baseDir);
+    const absolute = options.newVersion ? await withFreeOutput(given) : given;
     await checkInputsExist(absolute);
     await checkOutputsReplaceable(absolute, options.force);
     const createdPaths = await ensureProject(this.projectDir);

@@ -9,7 +9,8 @@ import type { DistillResult, GrowResult } from '../../shared/results.js';
 
 export type { DistillResult, GrowResult };
 import { createAuxNet } from '../../engine/sws/auxnet.js';
-import { extractLearngene, growDescendant, learngeneParamCount, type Learngene } from '../../engine/sws/learngene.js';
+import { extractLearngene, growDescendant, LEARNGENE_FORMAT, learngeneParamCount, sameLabelSet, type Learngene } from '../../engine/sws/learngene.js';
+import { decodeSafetensors } from '../../engine/io/safetensors.js';
 import { decodeLearngene, encodeLearngene, type LearngeneMeta } from '../../engine/io/learngene-file.js';
 import { disposeParams, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes } from '../../engine/model/vit.js';
 import { evaluate } from '../../engine/train/loop.js';
@@ -30,6 +31,20 @@ export const LEARNGENE_FILE = 'learngene.safetensors';
 export async function saveLearngene(target: string, learngene: Learngene, meta: LearngeneMeta): Promise<string> {
   const summary = { kind: learngene.kind, stages: learngene.stages, config: learngene.config, params: learngeneParamCount(learngene), ...meta };
   return saveSafetensorsArtifact(target, LEARNGENE_FILE, encodeLearngene(learngene, meta), { name: 'learngene.json', value: summary });
+}
+
+/** The learngene file behind `target` (a learngene folder or file) with its bytes, or null. */
+export async function learngeneBehind(target: string): Promise<{ file: string; bytes: Uint8Array } | null> {
+  const stat = await fs.stat(target).catch(() => null);
+  if (!stat) return null;
+  const file = stat.isDirectory() ? path.join(target, LEARNGENE_FILE) : target;
+  if (!file.endsWith('.safetensors') || !(await fs.stat(file).catch(() => null))) return null;
+  const bytes = new Uint8Array(await fs.readFile(file));
+  try {
+    return decodeSafetensors(bytes, file).metadata.format === LEARNGENE_FORMAT ? { file, bytes } : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface LoadedLearngene {
@@ -161,25 +176,26 @@ export async function runDistill(request: DistillRequest, ctx: JobContext): Prom
 }
 
 /** A descendant as an in-memory network (for compare) plus what grow reports. */
-export function growNetwork(loaded: LoadedLearngene, depth: number, numClasses: number, seed: number, layersSource?: number[]) {
-  const grown = growDescendant(loaded.learngene, { depth, layersSource: layersSource ?? [], numClasses, seed });
+export function growNetwork(loaded: LoadedLearngene, depth: number, numClasses: number, seed: number, layersSource?: number[], sameLabels = true) {
+  const grown = growDescendant(loaded.learngene, { depth, layersSource: layersSource ?? [], numClasses, seed, sameLabels });
   const network = new VisionTransformer(grown.config, paramsFromTensors(grown.tensors, vitParamShapes(grown.config), loaded.file));
   return { network, grown };
 }
 
 export async function runGrow(request: GrowRequest): Promise<GrowResult> {
   const loaded = await loadLearngene(request.learngene);
-  const numClasses = request.numClasses ?? loaded.learngene.config.numClasses;
-  const { network, grown } = growNetwork(loaded, request.depth, numClasses, request.seed, request.layersSource);
+  const learngeneClasses = loaded.meta.classNames;
+  const numClasses = request.numClasses ?? request.classNames?.length ?? loaded.learngene.config.numClasses;
+  if (request.classNames && request.classNames.length !== numClasses) {
+    throw new ConfigError([{ field: 'classNames', message: `lists ${request.classNames.length} names for ${numClasses} classes` }]);
+  }
+  // Named classes keep the head only when they are the learngene's, in its order; a bare
+  // count keeps it when it is the learngene's count (the same labels are assumed).
+  const classNames = request.classNames
+    ?? (numClasses === learngeneClasses.length ? learngeneClasses : Array.from({ length: numClasses }, (_, i) => String(i)));
+  const sameLabels = sameLabelSet(learngeneClasses, classNames);
+  const { network, grown } = growNetwork(loaded, request.depth, numClasses, request.seed, request.layersSource, sameLabels);
   try {
-    const classNames = numClasses === loaded.meta.classNames.length
-      ? loaded.meta.classNames
-      : request.classNames && request.classNames.length === numClasses
-        ? request.classNames
-        : Array.from({ length: numClasses }, (_, i) => String(i));
-    if (request.classNames && request.classNames.length !== numClasses) {
-      throw new ConfigError([{ field: 'classNames', message: `lists ${request.classNames.length} names for ${numClasses} classes` }]);
-    }
     const meta: ModelMeta = {
       config: grown.config,
       preprocess: loaded.meta.preprocess,

@@ -1,12 +1,13 @@
-// Jobs that train or evaluate one ordinary ViT: train (from scratch), finetune, evaluate.
+// Jobs that train one ordinary ViT: train (from scratch) and finetune (evaluate: evaluate-job.ts).
 
 import { ConfigError, defaultViTConfig, type ViTConfig, assertValid, validateViTConfig } from '../../shared/config.js';
-import type { DataSpec, EvaluateRequest, FinetuneRequest, TrainRequest } from '../../shared/api.js';
+import type { DataSpec, FinetuneRequest, TrainRequest } from '../../shared/api.js';
 import type { EvalMetrics } from '../../shared/events.js';
-import type { EvaluateResult, FinetuneResult, TrainResult } from '../../shared/results.js';
+import type { FinetuneResult, TrainResult } from '../../shared/results.js';
 
-export type { EvaluateResult, FinetuneResult, TrainResult };
+export type { FinetuneResult, TrainResult };
 import type { Preprocess } from '../../engine/data/types.js';
+import { sameLabelSet } from '../../engine/sws/learngene.js';
 import { createViT, disposeParams, type Network, initialValue, stemParamShapes, VisionTransformer } from '../../engine/model/vit.js';
 import { evaluate } from '../../engine/train/loop.js';
 import type { ModelMeta, Provenance } from '../../engine/io/model-file.js';
@@ -15,9 +16,6 @@ import { saveModel } from '../model-store.js';
 import { loadAnyModel } from '../import.js';
 import { makeLoaders, measurePreprocess, prepareData, type PreparedData } from './data.js';
 import { runPhase, type JobContext } from './phase.js';
-import { OnnxClassifier, ONNX_METADATA_PREFIX } from '../onnx-teacher.js';
-import { evaluateLogits } from '../export/onnx-eval.js';
-import { FormatError } from '../../engine/io/errors.js';
 
 export function countNetworkParams(network: Network): number {
   let total = 0;
@@ -39,6 +37,11 @@ export function resolveModelConfig(partial: Partial<ViTConfig>, data: PreparedDa
 
 export function datasetInput(data: PreparedData): Provenance['inputs'] {
   return { dataset: { path: data.fingerprint.path, format: data.fingerprint.format, detail: data.fingerprint.detail } };
+}
+
+/** A few class names for a message. */
+function preview(names: readonly string[]): string {
+  return names.length <= 6 ? names.join(', ') : `${names.slice(0, 5).join(', ')} … (${names.length})`;
 }
 
 /** Checks that a model's label set matches the data's. */
@@ -114,10 +117,11 @@ export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Pr
   let network: Network = source.network;
   try {
     const { data, loaders } = await dataForModel(request.data, request.seed, source.meta.preprocess, request.optim.batchSize);
-    const headReset = network.config.numClasses !== data.classNames.length;
+    // The head is kept only for the same label set: the same names in the same order (not just the same count).
+    const headReset = !sameLabelSet(source.meta.classNames, data.classNames);
     if (headReset) {
       network = resetHead(network, data.classNames.length, request.seed);
-      ctx.emit({ type: 'log', level: 'info', message: `new label set (${data.classNames.length} classes): the head starts fresh` });
+      ctx.emit({ type: 'log', level: 'info', message: `new label set (${data.classNames.length} classes: ${preview(data.classNames)}, the model had ${preview(source.meta.classNames)}): the head starts fresh` });
     }
     const phase = await runPhase(ctx, 'finetune', { network, train: loaders.train, val: loaders.val, optim: request.optim, seed: request.seed });
     const metrics = await finalMetrics(network, loaders);
@@ -137,53 +141,5 @@ export async function runFinetune(request: FinetuneRequest, ctx: JobContext): Pr
     return { kind: 'finetune', out: request.out, file, config: network.config, params: countNetworkParams(network), history: phase.history, headReset, ...metrics };
   } finally {
     disposeParams(network.params);
-  }
-}
-
-/** The provenance of the model an ONNX export of ours was made from. */
-function recordedSourceProvenance(metadata: Record<string, string>): Provenance | undefined {
-  try {
-    const exported = JSON.parse(metadata[ONNX_METADATA_PREFIX + 'provenance'] ?? 'null') as Provenance | null;
-    return exported?.details?.sourceProvenance as Provenance | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An ONNX export (ours: its recorded preprocessing; others: as OnnxClassifier reads them) evaluated in onnxruntime. */
-async function evaluateOnnx(request: EvaluateRequest): Promise<EvaluateResult> {
-  const classifier = await OnnxClassifier.load(request.model);
-  try {
-    const preprocess = classifier.preprocess;
-    if (!preprocess || classifier.input.layout !== 'NCHW') throw new FormatError(request.model, 'takes non-square or NHWC images; evaluate runs square NCHW classifiers');
-    // As for our own models: the source model's training seed reproduces its validation split.
-    const seed = Number(recordedSourceProvenance(classifier.description.metadata)?.details?.seed ?? 0);
-    const { data, loaders } = await dataForModel({ ...request.data, valFraction: request.data.valFraction || 0.1 }, seed, preprocess, 256);
-    assertClassesMatch(classifier.numClasses, data, request.model);
-    const useTest = request.split === 'test' && loaders.test !== null;
-    const loader = useTest ? loaders.test : loaders.val;
-    if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
-    const metrics = await evaluateLogits(loader, classifier.numClasses, (batch) => classifier.run(batch.images, batch.size));
-    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: request.model, dataset: data.path };
-  } finally {
-    await classifier.dispose();
-  }
-}
-
-export async function runEvaluate(request: EvaluateRequest): Promise<EvaluateResult> {
-  if (request.model.endsWith('.onnx')) return evaluateOnnx(request);
-  const source = await loadAnyModel(request.model);
-  try {
-    // The training seed reproduces the training run's validation split.
-    const seed = Number(source.meta.provenance.details?.seed ?? 0);
-    const { data, loaders } = await dataForModel({ ...request.data, valFraction: request.data.valFraction || 0.1 }, seed, source.meta.preprocess, 256);
-    assertClassesMatch(source.network.config.numClasses, data, source.file);
-    const useTest = request.split === 'test' && loaders.test !== null;
-    const loader = useTest ? loaders.test : loaders.val;
-    if (!loader) throw new ConfigError([{ field: 'split', message: `${data.path} has no ${request.split} split and no images left for validation` }]);
-    const metrics = await evaluate(source.network, loader);
-    return { kind: 'evaluate', ...metrics, split: useTest ? 'test' : 'val', model: source.file, dataset: data.path };
-  } finally {
-    disposeParams(source.network.params);
   }
 }

@@ -7,14 +7,19 @@
 // kept inside the allowed folders before the job service sees them.
 
 import path from 'node:path';
-import type { BackendInfo, InspectOptions, InspectResult, JobInfo, JobRequest, ProjectInfo, StudioApi, SubmitOptions } from '../../shared/api.js';
-import { parseRequest, validateRunId, validateSubmitOptions } from '../../shared/api.js';
+import type {
+  BackendInfo, DatasetImage, DatasetImagesRequest, ImageRef, InspectOptions, InspectResult, JobInfo, JobRequest, PredictRequest, PredictResult,
+  ProjectInfo, StudioApi, SubmitOptions,
+} from '../../shared/api.js';
+import { DATASET_IMAGES_SCHEMA, PREDICT_SCHEMA, parseRequest, validateRunId, validateSubmitOptions } from '../../shared/api.js';
+import { checkValue } from '../../shared/schema.js';
+import { Predictor } from '../predict.js';
 import { assertValid, ConfigError } from '../../shared/config.js';
 import type { ProgressEvent } from '../../shared/events.js';
 import { absoluteRequest } from '../jobs/request-paths.js';
 import { readRunRequest } from '../jobs/run-folder.js';
 import { JobService, type JobServiceOptions } from '../jobs/service.js';
-import { inspectPath } from './inspect.js';
+import { datasetImages, inspectPath } from './inspect.js';
 import { ANYWHERE, confinedTo, type PathPolicy } from './paths.js';
 
 /** Where browser mode puts what the page uploads (inside the project). */
@@ -60,6 +65,16 @@ export async function openStudioBackend(options: StudioBackendOptions): Promise<
   const detect = options.detectBackends ?? probeBackends;
   // Probed once: probing switches the engine's active backend, which must not happen twice.
   let backends: Promise<BackendInfo[]> | null = null;
+  // Loaded on the first predict (onnxruntime sessions per model, kept between calls).
+  let predictor: Predictor | null = null;
+
+  /** A path a call names, absolute against the project and (browser mode) inside the allowed folders. */
+  const inProject = async (target: string, field: string): Promise<string> => {
+    if (/^sample:/.test(target)) return target;
+    const resolved = path.resolve(projectDir, target);
+    await policy.check(resolved, field);
+    return resolved;
+  };
 
   const checkOptions = (submitOptions: SubmitOptions | undefined) => {
     assertValid(validateSubmitOptions(submitOptions));
@@ -109,7 +124,24 @@ export async function openStudioBackend(options: StudioBackendOptions): Promise<
     async project(): Promise<ProjectInfo> {
       return { dir: projectDir, name: path.basename(projectDir) };
     },
+    async predict(request: PredictRequest): Promise<PredictResult> {
+      assertValid(checkValue(PREDICT_SCHEMA, request, '', 'request'));
+      const model = await inProject(request.model, 'model');
+      const images: ImageRef[] = [];
+      for (const image of request.images) {
+        images.push(typeof image === 'string' ? await inProject(image, 'images') : { ...image, dataset: await inProject(image.dataset, 'images') });
+      }
+      predictor ??= new Predictor({ cacheDir });
+      return predictor.predict({ ...request, model, images });
+    },
+    async datasetImages(request: DatasetImagesRequest): Promise<DatasetImage[]> {
+      assertValid(checkValue(DATASET_IMAGES_SCHEMA, request, '', 'request'));
+      return datasetImages({ ...request, dataset: await inProject(request.dataset, 'dataset') }, { cacheDir });
+    },
     wait: (id) => service.wait(id),
-    close: () => service.close(),
+    async close() {
+      await service.close();
+      await predictor?.dispose();
+    },
   };
 }

@@ -5,17 +5,20 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { InspectOptions, InspectResult, LearngeneInspection, ModelInspection, SampleImage } from '../../shared/api.js';
+import type { DatasetImage, DatasetImagesRequest, InspectOptions, InspectResult, LearngeneInspection, ModelInspection, SampleImage } from '../../shared/api.js';
+import { DATASET_IMAGES_SCHEMA } from '../../shared/api.js';
+import { assertValid, ConfigError } from '../../shared/config.js';
+import { checkValue } from '../../shared/schema.js';
+import type { ImageSource } from '../../engine/data/types.js';
 import { vitParamCount } from '../../shared/param-count.js';
-import { decodeSafetensors } from '../../engine/io/safetensors.js';
 import { decodeLearngene } from '../../engine/io/learngene-file.js';
-import { LEARNGENE_FORMAT, learngeneParamCount } from '../../engine/sws/learngene.js';
+import { learngeneParamCount } from '../../engine/sws/learngene.js';
 import { inspectDataset } from '../data/inspect.js';
 import { openDataset } from '../data/open.js';
 import { describeModelForInspect } from '../export/index.js';
 import { sha256 } from '../model-store.js';
+import { LEARNGENE_FILE, learngeneBehind } from '../jobs/sws-jobs.js';
 
-export const LEARNGENE_FILE = 'learngene.safetensors';
 const MODEL_MARKERS = ['model.safetensors', 'model.onnx', 'model.json', 'model.safetensors.index.json', LEARNGENE_FILE];
 const MODEL_EXTENSIONS = /\.(safetensors|onnx|json)$/i;
 /** "sample:fashion-mnist" names the embedded sample (node/data/open.ts). */
@@ -39,20 +42,6 @@ export async function looksLikeModel(target: string): Promise<boolean> {
   if (stat.isFile()) return MODEL_EXTENSIONS.test(target);
   for (const marker of MODEL_MARKERS) if (await statOrNull(path.join(target, marker))) return true;
   return false;
-}
-
-/** The learngene file behind `target` (a learngene folder or file) with its bytes, or null. */
-async function learngeneBehind(target: string): Promise<{ file: string; bytes: Uint8Array } | null> {
-  const stat = await statOrNull(target);
-  if (!stat) return null;
-  const file = stat.isDirectory() ? path.join(target, LEARNGENE_FILE) : target;
-  if (!file.endsWith('.safetensors') || !(await statOrNull(file))) return null;
-  const bytes = new Uint8Array(await fs.readFile(file));
-  try {
-    return decodeSafetensors(bytes, file).metadata.format === LEARNGENE_FORMAT ? { file, bytes } : null;
-  } catch {
-    return null;
-  }
 }
 
 function inspectLearngene(file: string, bytes: Uint8Array): LearngeneInspection {
@@ -94,6 +83,30 @@ async function inspectModel(target: string): Promise<ModelInspection> {
   };
 }
 
+/** One image of a source as a PNG data URL of size × size, in its own channels. */
+async function thumbnail(source: ImageSource, index: number, size: number): Promise<string> {
+  const channels = source.channels === 3 ? 3 : 1;
+  const pixels = await source.read([index], size, size, channels);
+  const png = await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels } }).png().toBuffer();
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+/** Thumbnails of a dataset's images by index, with their labels (a confusion cell's images). */
+export async function datasetImages(request: DatasetImagesRequest, options: { cacheDir?: string } = {}): Promise<DatasetImage[]> {
+  assertValid(checkValue(DATASET_IMAGES_SCHEMA, request, '', 'request'));
+  const dataset = await openDataset(request.dataset, options.cacheDir ? { cacheDir: options.cacheDir } : {});
+  const source = request.split === 'test' ? dataset.test : dataset.train;
+  if (!source) throw new ConfigError([{ field: 'split', message: `${request.dataset} has no test split` }]);
+  const bad = request.indices.find((i) => i >= source.labels.length);
+  if (bad !== undefined) throw new ConfigError([{ field: 'indices', message: `${request.dataset} has ${source.labels.length} ${request.split} images; index ${bad} is past the end` }]);
+  const size = request.size ?? 64;
+  const images: DatasetImage[] = [];
+  for (const index of request.indices) {
+    images.push({ index, label: source.classNames[source.labels[index]!] ?? String(source.labels[index]), dataUrl: await thumbnail(source, index, size) });
+  }
+  return images;
+}
+
 /** A few PNG thumbnails per class (data URLs), read through the dataset's own reader. */
 export async function sampleThumbnails(target: string, perClass: number, options: { cacheDir?: string; size?: number } = {}): Promise<SampleImage[]> {
   const size = options.size ?? 48;
@@ -111,10 +124,7 @@ export async function sampleThumbnails(target: string, perClass: number, options
   // One image at a time: a corrupt file costs its own thumbnail, not the others'.
   for (const index of picked) {
     try {
-      const channels = train.channels === 3 ? 3 : 1;
-      const pixels = await train.read([index], size, size, channels);
-      const png = await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels } }).png().toBuffer();
-      samples.push({ className: train.classNames[train.labels[index]!]!, dataUrl: `data:image/png;base64,${png.toString('base64')}` });
+      samples.push({ className: train.classNames[train.labels[index]!]!, dataUrl: await thumbnail(train, index, size) });
     } catch {
       // The report lists the file's problem.
     }

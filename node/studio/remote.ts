@@ -14,7 +14,9 @@
 // from the last checkpoint), starts a fresh process on the same project and carries on:
 // a crash ends jobs, never the app.
 
-import type { BackendInfo, InspectOptions, InspectResult, JobInfo, JobRequest, ProjectInfo, StudioApi, SubmitOptions } from '../../shared/api.js';
+import type {
+  BackendInfo, DatasetImage, DatasetImagesRequest, InspectOptions, InspectResult, JobInfo, JobRequest, PredictRequest, PredictResult, ProjectInfo, StudioApi, SubmitOptions,
+} from '../../shared/api.js';
 import type { ProgressEvent } from '../../shared/events.js';
 import { RemoteError, toWireError, unwrap, type RpcResult, type WireError } from '../../shared/rpc.js';
 import { createDispatch } from './dispatch.js';
@@ -221,6 +223,8 @@ export async function superviseBackend(spawn: () => BackendProcess, options: Rem
     inspect: (target: string, inspectOptions?: InspectOptions) => call<InspectResult>('inspect', [target, inspectOptions]),
     backends: () => call<BackendInfo[]>('backends', []),
     project: () => call<ProjectInfo>('project', []),
+    predict: (request: PredictRequest) => call<PredictResult>('predict', [request]),
+    datasetImages: (request: DatasetImagesRequest) => call<DatasetImage[]>('datasetImages', [request]),
     on(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

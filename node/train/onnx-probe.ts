@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { buildTrainGraph, paramLayout, STEP_IO } from '../../engine/onnx/train-graph.js';
 import { decays } from '../../engine/train/adamw.js';
 import { vitParamShapes } from '../../engine/model/vit.js';
-import { defaultViTConfig } from '../../shared/config.js';
+import { defaultViTConfig, type ViTConfig } from '../../shared/config.js';
+import { vitTrainFlops } from '../../shared/flops.js';
 import { isOnnxBackend, loadOrt, ONNX_BACKENDS, type OnnxBackendName, sessionOptions } from './onnx-runtime.js';
 
 export interface OnnxProbeResult {
@@ -20,11 +21,21 @@ export interface OnnxProbeResult {
   /** Median ms of the probe step on the EP and on the CPU EP (when usable). */
   stepMs?: number;
   cpuStepMs?: number;
+  /**
+   * Training GFLOP/s measured on the EP with a small-but-real step (MEASURE_CONFIG, batch
+   * MEASURE_BATCH; FLOPs as shared/flops.ts counts them): what cost estimates divide by.
+   * A GPU EP slower than the CPU EP on the probe step is rated by that step instead.
+   */
+  trainGflops?: number;
 }
 
 // Small, so an emulated adapter answers in seconds; a GPU that beats the CPU here beats it on real models.
 const PROBE_BATCH = 8;
 const PROBE_CONFIG = defaultViTConfig({ imageSize: 16, channels: 3, patchSize: 4, dim: 32, depth: 2, heads: 2, numClasses: 10 });
+// The throughput measurement: the size of the studio's small models (a 64-token, dim-64
+// ViT), large enough that the step's matrix products, not per-op overhead, set the time.
+const MEASURE_BATCH = 32;
+export const MEASURE_CONFIG = defaultViTConfig({ imageSize: 32, channels: 3, patchSize: 4, dim: 64, depth: 4, heads: 4, numClasses: 10 });
 
 function firstLine(text: string): string {
   const line = (text.split('\n').find((l) => l.trim()) ?? text).trim();
@@ -54,45 +65,54 @@ export async function probeHere(backend: OnnxBackendName): Promise<OnnxProbeResu
   } catch (error) {
     return { usable: false, detail: `onnxruntime-node does not load: ${firstLine((error as Error).message)}` };
   }
-  const layout = paramLayout(vitParamShapes(PROBE_CONFIG));
-  const step = (contribOps: boolean) =>
+  const step = (config: ViTConfig, batch: number, contribOps: boolean) =>
     buildTrainGraph({
-      spec: { kind: 'vit', config: PROBE_CONFIG },
-      batchSize: PROBE_BATCH,
-      trainable: layout,
+      spec: { kind: 'vit', config },
+      batchSize: batch,
+      trainable: paramLayout(vitParamShapes(config)),
       frozen: null,
       contribOps,
       distill: null,
       optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, clipGradNorm: 1, weightDecay: 0.05, decays },
     }).bytes;
-  const { channels: c, imageSize: s, numClasses: k } = PROBE_CONFIG;
-  const feeds = {
-    [STEP_IO.params]: new ort.Tensor('float32', new Float32Array(layout.floats).map((_, i) => Math.sin(i) * 0.05), [layout.floats]),
-    [STEP_IO.adamM]: new ort.Tensor('float32', new Float32Array(layout.floats), [layout.floats]),
-    [STEP_IO.adamV]: new ort.Tensor('float32', new Float32Array(layout.floats), [layout.floats]),
-    [STEP_IO.images]: new ort.Tensor('float32', new Float32Array(PROBE_BATCH * c * s * s).map((_, i) => Math.cos(i * 0.3)), [PROBE_BATCH, c, s, s]),
-    [STEP_IO.targets]: new ort.Tensor('float32', new Float32Array(PROBE_BATCH * k).map((_, i) => (i % k === Math.floor(i / k) % k ? 1 : 0)), [PROBE_BATCH, k]),
-    [STEP_IO.stepSize]: new ort.Tensor('float32', Float32Array.of(0.01), []),
-    [STEP_IO.bias2Sqrt]: new ort.Tensor('float32', Float32Array.of(Math.sqrt(0.001)), []),
-    [STEP_IO.decay]: new ort.Tensor('float32', Float32Array.of(1 - 1e-3 * 0.05), []),
+  const feedsFor = (config: ViTConfig, batch: number) => {
+    const { floats } = paramLayout(vitParamShapes(config));
+    const { channels: c, imageSize: s, numClasses: k } = config;
+    return {
+      [STEP_IO.params]: new ort.Tensor('float32', new Float32Array(floats).map((_, i) => Math.sin(i) * 0.05), [floats]),
+      [STEP_IO.adamM]: new ort.Tensor('float32', new Float32Array(floats), [floats]),
+      [STEP_IO.adamV]: new ort.Tensor('float32', new Float32Array(floats), [floats]),
+      [STEP_IO.images]: new ort.Tensor('float32', new Float32Array(batch * c * s * s).map((_, i) => Math.cos(i * 0.3)), [batch, c, s, s]),
+      [STEP_IO.targets]: new ort.Tensor('float32', new Float32Array(batch * k).map((_, i) => (i % k === Math.floor(i / k) % k ? 1 : 0)), [batch, k]),
+      [STEP_IO.stepSize]: new ort.Tensor('float32', Float32Array.of(0.01), []),
+      [STEP_IO.bias2Sqrt]: new ort.Tensor('float32', Float32Array.of(Math.sqrt(0.001)), []),
+      [STEP_IO.decay]: new ort.Tensor('float32', Float32Array.of(1 - 1e-3 * 0.05), []),
+    };
   };
-  const timeRuns = async (session: Awaited<ReturnType<typeof ort.InferenceSession.create>>) => {
-    let out = await session.run(feeds); // warm-up (shader compilation on GPUs)
+  const feeds = feedsFor(PROBE_CONFIG, PROBE_BATCH);
+  const timeRuns = async (session: Awaited<ReturnType<typeof ort.InferenceSession.create>>, runFeeds = feeds) => {
+    let out = await session.run(runFeeds); // warm-up (shader compilation on GPUs)
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       const start = performance.now();
-      out = await session.run(feeds);
+      out = await session.run(runFeeds);
       times.push(performance.now() - start);
     }
     return { out, ms: times.sort((a, b) => a - b)[1]! };
   };
-  const cpu = await timeRuns(await ort.InferenceSession.create(step(true), sessionOptions('onnxruntime')));
+  const epOptions = backend === 'onnxruntime' ? sessionOptions('onnxruntime') : { ...sessionOptions(backend), executionProviders: [ONNX_BACKENDS[backend].ep] };
+  /** Training GFLOP/s of a MEASURE_CONFIG step on the EP. */
+  const measure = async () => {
+    const { ms } = await timeRuns(await ort.InferenceSession.create(step(MEASURE_CONFIG, MEASURE_BATCH, backend === 'onnxruntime'), epOptions), feedsFor(MEASURE_CONFIG, MEASURE_BATCH));
+    return (vitTrainFlops(MEASURE_CONFIG) * MEASURE_BATCH) / (ms / 1000) / 1e9;
+  };
+  const cpu = await timeRuns(await ort.InferenceSession.create(step(PROBE_CONFIG, PROBE_BATCH, true), sessionOptions('onnxruntime')));
   if (backend === 'onnxruntime') {
-    return { usable: true, detail: `CPU execution provider (MLAS) · ${sessionOptions('onnxruntime').intraOpNumThreads} threads`, stepMs: cpu.ms, cpuStepMs: cpu.ms };
+    return { usable: true, detail: `CPU execution provider (MLAS) · ${sessionOptions('onnxruntime').intraOpNumThreads} threads`, stepMs: cpu.ms, cpuStepMs: cpu.ms, trainGflops: await measure() };
   }
   let ep;
   try {
-    ep = await timeRuns(await ort.InferenceSession.create(step(false), { ...sessionOptions(backend), executionProviders: [ONNX_BACKENDS[backend].ep] }));
+    ep = await timeRuns(await ort.InferenceSession.create(step(PROBE_CONFIG, PROBE_BATCH, false), epOptions));
   } catch (error) {
     return { usable: false, detail: explainOnnxFailure(backend, (error as Error).message) };
   }
@@ -106,7 +126,10 @@ export async function probeHere(backend: OnnxBackendName): Promise<OnnxProbeResu
     scale = Math.max(scale, Math.abs(b[i]!));
   }
   if (!(diff / scale < 1e-3)) return { usable: false, detail: `runs, but a training step differs from the CPU EP by ${(diff / scale).toExponential(1)} (relative)` };
-  return { usable: true, detail: `${ONNX_BACKENDS[backend].label} execution provider`, stepMs: ep.ms, cpuStepMs: cpu.ms };
+  // The larger measurement only where the EP beat the CPU EP (an emulated adapter takes
+  // minutes on it); a slower one is rated by the probe step itself.
+  const trainGflops = ep.ms < cpu.ms ? await measure() : (vitTrainFlops(PROBE_CONFIG) * PROBE_BATCH) / (ep.ms / 1000) / 1e9;
+  return { usable: true, detail: `${ONNX_BACKENDS[backend].label} execution provider`, stepMs: ep.ms, cpuStepMs: cpu.ms, trainGflops };
 }
 
 function probeScript(): string {

@@ -24,9 +24,9 @@ export function missingBuild(): string | null {
 }
 
 /** ~200 16×16 PNGs in 3 classes an eye (and a 1-layer ViT) tells apart. */
-export async function makeShapesDataset(root: string, perClass = 64): Promise<string[]> {
+export async function makeShapesDataset(root: string, perClass = 64, firstSeed = 7): Promise<string[]> {
   const classes = ['circle', 'cross', 'stripes'];
-  let seed = 7;
+  let seed = firstSeed;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (const [c, name] of classes.entries()) {
     mkdirSync(path.join(root, name), { recursive: true });
@@ -132,6 +132,17 @@ export async function capture(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file });
   if (extra > 0) await page.setViewportSize(viewport);
   return file;
+}
+
+/** Where the README's screenshots live; the e2e test rewrites them with LEARNGENE_DOCS_SCREENSHOTS=1. */
+export const DOCS_SHOTS = path.join(ROOT, 'docs', 'screenshots');
+
+/** The whole page as docs/screenshots/<name>.png, when LEARNGENE_DOCS_SCREENSHOTS=1. */
+export async function docsScreenshot(page: Page, name: string): Promise<void> {
+  if (process.env.LEARNGENE_DOCS_SCREENSHOTS !== '1') return;
+  mkdirSync(DOCS_SHOTS, { recursive: true });
+  const shot = await capture(page, `docs-${name}`);
+  await sharp(shot).png({ compressionLevel: 9, palette: true, quality: 90 }).toFile(path.join(DOCS_SHOTS, `${name}.png`));
 }
 
 /** axe-core on the current page: serious and critical violations, as readable lines. */

@@ -1,19 +1,24 @@
 // The studio end to end, in browser mode and Debian Chromium: a new user drops an
 // image-folder dataset (as a .tar.gz), trains a tiny teacher, distils a learngene with
 // stages 1,1, grows and fine-tunes two depths with the scratch baseline, watches the
-// charts update, compares, prunes the depth-2 descendant and heals it, exports ONNX (float,
-// and the pruned model as int8) — the files exist and load in onnxruntime.
-// Every step: a screenshot under test-output/e2e/, axe-core (no serious or critical
-// violations) and a Tab walk reaching every control. Then the studio restarts on the
-// same project and shows the same runs.
+// charts update, compares, prunes the depth-2 descendant and heals it; evaluates every
+// model (a confusion-matrix cell opens its images, two models side by side), drops an
+// image on the page and reads every model's top-k; exports ONNX (float, and the pruned
+// model as int8) — the files exist and load in onnxruntime; grows descendants for a
+// class subset of another dataset (transfer). Every step: a screenshot under
+// test-output/e2e/ (with LEARNGENE_DOCS_SCREENSHOTS=1 the README's also go to
+// docs/screenshots/), axe-core (no serious or critical violations) and a Tab walk
+// reaching every control. Then the studio restarts on the same project and shows the
+// same runs.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import * as ort from 'onnxruntime-node';
-import { checkStep, dropFiles, launchBrowser, makeShapesDataset, missingBuild, startStudio, tarGz, type RunningStudio } from './helpers.js';
+import sharp from 'sharp';
+import { checkStep, docsScreenshot, dropFiles, launchBrowser, makeShapesDataset, missingBuild, startStudio, tarGz, type RunningStudio } from './helpers.js';
 
 const STEP_TIMEOUT = 240_000;
 
@@ -28,6 +33,8 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
   let root: string;
   let project: string;
   let archive: string;
+  let otherArchive: string;
+  let photo: string;
   let studio: RunningStudio;
   let context: BrowserContext;
   let page: Page;
@@ -41,6 +48,14 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     await makeShapesDataset(dataset);
     archive = path.join(root, 'shapes.tar.gz');
     await tarGz(dataset, archive);
+    // Another dataset for the descendants (same drawing, another seed), and a photo of
+    // another size than the models' for "try it".
+    const other = path.join(root, 'more-shapes');
+    await makeShapesDataset(other, 40, 11);
+    otherArchive = path.join(root, 'more-shapes.tar.gz');
+    await tarGz(other, otherArchive);
+    photo = path.join(root, 'my-circle.png');
+    await sharp(path.join(dataset, 'circle', '003.png')).resize(40, 30).png().toFile(photo);
     studio = await startStudio(project, path.join(root, 'config'), serverLog);
     context = await launchBrowser();
     page = await context.newPage();
@@ -77,6 +92,7 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     expect(await report.locator('img').count()).toBe(12);
     expect(await page.getByLabel('Dataset folder or archive').inputValue()).toContain(path.join(project, 'uploads'));
     expectClean(await checkStep(page, 'data'));
+    await docsScreenshot(page, 'data');
   }, STEP_TIMEOUT);
 
   it('teacher: trains a tiny ViT (depth 1, dim 16, 1 epoch) and shows what it is', async () => {
@@ -143,6 +159,7 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     expect(Number(await top1.getAttribute('data-points'))).toBeGreaterThanOrEqual(1);
     expect(existsSync(path.join(project, 'learngene', 'learngene.safetensors'))).toBe(true);
     expectClean(await checkStep(page, 'distill'));
+    await docsScreenshot(page, 'distill');
   }, STEP_TIMEOUT);
 
   it('descendants: grows and fine-tunes depths 1 and 2 with the scratch baseline; chart and table', async () => {
@@ -162,14 +179,15 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     expect(Number(await chart.getAttribute('data-points'))).toBe(4);
     await comparison.getByLabel('by parameters').check();
     expect(await chart.textContent()).toContain('Top-1 after 1 epoch(s)');
-    for (const name of ['sws-d1', 'sws-d2', 'scratch-d1', 'scratch-d2']) expect(existsSync(path.join(project, 'descendants', name, 'model.safetensors'))).toBe(true);
+    for (const name of ['sws-d1', 'sws-d2', 'scratch-d1', 'scratch-d2']) expect(existsSync(path.join(project, 'compare', 'descendants', name, 'model.safetensors'))).toBe(true);
     expectClean(await checkStep(page, 'descendants'));
+    await docsScreenshot(page, 'descendants');
   }, STEP_TIMEOUT);
 
   it('descendants: grow → prune → fine-tune: half the heads and MLP units of the depth-2 descendant, healed one epoch', async () => {
     const card = page.getByTestId('prune');
     await card.waitFor();
-    await card.getByLabel('Model').selectOption(path.join(project, 'descendants', 'sws-d2'));
+    await card.getByLabel('Model').selectOption(path.join(project, 'compare', 'descendants', 'sws-d2'));
     await card.getByLabel('Attention heads kept').selectOption({ label: 'half' });
     await card.getByLabel('MLP units kept').selectOption({ label: 'half' });
     expect(await card.getByLabel('Healing epochs').inputValue()).toBe('1');
@@ -181,6 +199,48 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     await expect.poll(() => result.textContent(), { timeout: STEP_TIMEOUT }).toMatch(/Top-1 after fine-tuning\s*\d+\.\d%/);
     for (const name of ['sws-d2-pruned', 'sws-d2-pruned-ft']) expect(existsSync(path.join(project, 'descendants', name, 'model.safetensors'))).toBe(true);
     expectClean(await checkStep(page, 'descendants-pruned'));
+  }, STEP_TIMEOUT);
+
+  it('evaluate: every model\'s confusion matrix; a cell opens its images; two models side by side', async () => {
+    await step(page, 'Evaluate');
+    // Teacher, Aux-Net, the four descendants and the pruned one.
+    await page.getByRole('button', { name: /^Evaluate 7 models$/ }).click();
+    const evaluation = page.getByTestId('evaluation');
+    await evaluation.first().waitFor({ timeout: STEP_TIMEOUT });
+    await expect.poll(() => page.getByRole('button', { name: /^Evaluate \d* ?models?$/ }).isDisabled(), { timeout: STEP_TIMEOUT }).toBe(true);
+    const matrix = evaluation.first().getByTestId('confusion-matrix');
+    // 3 classes: a 3×3 grid whose counts add up to the test images.
+    const cells = matrix.locator('tbody button');
+    expect(await cells.count()).toBe(9);
+    const counts = (await cells.allTextContents()).map(Number);
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const busiest = counts.indexOf(Math.max(...counts));
+    await cells.nth(busiest).click();
+    const images = page.getByTestId('cell-images');
+    await expect.poll(() => images.locator('img').count(), { timeout: 60_000 }).toBe(Math.min(counts[busiest]!, 24));
+    expect(await images.textContent()).toMatch(/True (circle|cross|stripes), predicted (circle|cross|stripes)/);
+    expect(await evaluation.first().getByTestId('per-class').locator('tbody tr').count()).toBe(3);
+    await page.getByLabel('Side by side with').selectOption({ label: 'SWS · depth 2' });
+    await expect.poll(() => evaluation.count()).toBe(2);
+    expectClean(await checkStep(page, 'evaluate'));
+    await docsScreenshot(page, 'evaluate');
+  }, STEP_TIMEOUT);
+
+  it('try it: an image dropped on the page shows every model\'s top-k; one of the test split too', async () => {
+    await dropFiles(page, [photo]);
+    const predictions = page.getByTestId('prediction');
+    await expect.poll(() => predictions.count(), { timeout: 60_000 }).toBe(7);
+    await expect.poll(async () => (await Promise.all((await predictions.all()).map((p) => p.locator('ol li').count()))).every((n) => n === 3), { timeout: 60_000 }).toBe(true);
+    expect(await page.getByTestId('try-it').textContent()).toContain('my-circle.png');
+    const first = await predictions.first().locator('ol li').allTextContents();
+    expect(first.join(' ')).toMatch(/(circle|cross|stripes)\s*\d+\.\d%/);
+    // The uploaded photo is in the project's uploads.
+    expect(existsSync(path.join(project, 'uploads'))).toBe(true);
+    await page.getByRole('button', { name: /^Classify (test|train) image \d+/ }).first().click();
+    await expect.poll(() => page.getByTestId('try-it').textContent(), { timeout: 60_000 }).toMatch(/(test|train) image #\d+/);
+    await expect.poll(async () => (await Promise.all((await predictions.all()).map((p) => p.locator('ol li').count()))).every((n) => n === 3), { timeout: 60_000 }).toBe(true);
+    expectClean(await checkStep(page, 'try-it'));
+    await docsScreenshot(page, 'try-it');
   }, STEP_TIMEOUT);
 
   it('export: ONNX of both SWS descendants; the files exist and load in onnxruntime', async () => {
@@ -218,6 +278,31 @@ describe.skipIf(notBuilt !== null)('studio end to end (browser mode)', () => {
     expect(output[session.outputNames[0]!]!.dims).toEqual([2, 3]);
     await session.release();
     expectClean(await checkStep(page, 'export-int8'));
+  }, STEP_TIMEOUT);
+
+  it('transfer: descendants of another dataset\'s class subset, with fresh heads, next to the first ones', async () => {
+    await step(page, 'Descendants');
+    await dropFiles(page, [otherArchive]);
+    await expect.poll(() => page.getByLabel("Descendants' dataset").inputValue(), { timeout: 60_000 }).toContain(path.join(project, 'uploads'));
+    expect(await page.getByLabel('Another dataset (transfer the learngene)').isChecked()).toBe(true);
+    const classes = page.getByTestId('descendant-data');
+    await classes.getByRole('checkbox', { name: /stripes/ }).uncheck();
+    expect(await classes.textContent()).toContain('2 of 3');
+    await expect.poll(() => page.getByTestId('cost-estimate').last().textContent()).toMatch(/FLOP/);
+    await page.getByRole('button', { name: 'Grow & fine-tune' }).click();
+    // A new comparison folder, written when the run is done.
+    await expect.poll(() => existsSync(path.join(project, 'compare-2', 'compare.json')), { timeout: STEP_TIMEOUT }).toBe(true);
+    const comparison = page.getByTestId('comparison');
+    await expect.poll(() => comparison.locator('tbody tr').count(), { timeout: 60_000 }).toBe(4);
+    expect(await page.getByTestId('job-status').first().textContent()).toBe('Finished');
+    // The first comparison's models stay.
+    const report = JSON.parse(readFileSync(path.join(project, 'compare-2', 'compare.json'), 'utf8')) as { rows: { method: string; head: string }[] };
+    expect(report.rows.filter((r) => r.method === 'sws').map((r) => r.head)).toEqual(['fresh', 'fresh']);
+    expect(existsSync(path.join(project, 'compare', 'descendants', 'sws-d1', 'model.safetensors'))).toBe(true);
+    const config = JSON.parse(readFileSync(path.join(project, 'compare-2', 'descendants', 'sws-d1', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(config)).toContain('"classNames":["circle","cross"]');
+    expectClean(await checkStep(page, 'transfer'));
+    await docsScreenshot(page, 'transfer');
   }, STEP_TIMEOUT);
 
   it('reopened on the same project, the studio shows the same runs and results', async () => {

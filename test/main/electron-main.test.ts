@@ -73,10 +73,13 @@ vi.mock('electron', () => {
       return this.getBounds();
     }
     maximize() {}
+    setProgressBar() {}
     setTitle() {}
     show() {}
   }
   return {
+    powerSaveBlocker: { start: vi.fn(() => 1), stop: vi.fn() },
+    Notification: Object.assign(class { show() {} }, { isSupported: () => false }),
     app: {
       requestSingleInstanceLock: vi.fn(() => state.singleInstance),
       whenReady: vi.fn(async () => void state.order.push('ready')),

@@ -142,5 +142,11 @@ describe('importModel errors', () => {
     const model = await importModel(dir);
     expect(maxAbsDiff(logits(model.network, 'torchvision_vit', 'input.npy'), readNpy('torchvision_vit', 'logits.npy').data)).toBeLessThan(1e-4);
     disposeParams(model.network.params);
+    // The index file itself names the checkpoint too.
+    const byIndex = await importModel(path.join(dir, 'model.safetensors.index.json'));
+    expect(maxAbsDiff(logits(byIndex.network, 'torchvision_vit', 'input.npy'), readNpy('torchvision_vit', 'logits.npy').data)).toBeLessThan(1e-4);
+    disposeParams(byIndex.network.params);
+    await fs.writeFile(path.join(dir, 'broken.index.json'), JSON.stringify({ metadata: {} }));
+    await expect(importModel(path.join(dir, 'broken.index.json'))).rejects.toThrow(/broken\.index\.json: is not a safetensors index \(no "weight_map"/);
   });
 });

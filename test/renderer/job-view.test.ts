@@ -1,6 +1,7 @@
 // The window's pure modules, tested in Node (they import only shared/ types).
 import { describe, expect, it } from 'vitest';
 import { applyEvent, countPoints, emptyView, phaseProgress } from '../../renderer/src/lib/job-view.js';
+import { accuracySeries, agreementSeries, lrSeries } from '../../renderer/src/lib/series.js';
 import { baseName, commonParent, dirName, joinPath, slug } from '../../renderer/src/lib/paths.js';
 import { duration, parseDepths, percent } from '../../renderer/src/lib/format.js';
 import { PRESETS, presetSettings } from '../../renderer/src/lib/presets.js';
@@ -78,5 +79,26 @@ describe('window helpers', () => {
       expect(validateDistillLoss(s)).toEqual([]);
     }
     expect(presetSettings('paper').optim).toMatchObject({ lr: 5e-4, batchSize: 512, weightDecay: 0.05, warmupEpochs: 5 });
+  });
+});
+
+describe('chart series of training batches', () => {
+  it('keeps train top-1, agreement with the teacher and the learning rate per phase, step by step', () => {
+    let view = emptyView({ id: 'j', kind: 'distill', status: 'running', runDir: '' });
+    const withMetrics = (time: number, s: number, trainTop1: number, agreement: number, lr: number) =>
+      at(time, { type: 'step', phase: 'aux-sws', epoch: 0, epochs: 1, step: s, stepsPerEpoch: 2, losses: { total: 1 }, lr, trainTop1, agreement, imagesPerSec: 1, etaSeconds: 1 });
+    view = applyEvent(view, withMetrics(1, 0, 0.25, 0.5, 1e-3));
+    view = applyEvent(view, withMetrics(2, 1, 0.75, 0.875, 5e-4));
+    view = applyEvent(view, at(3, { type: 'epoch', phase: 'aux-sws', epoch: 0, epochs: 1, trainLoss: 1, val: { loss: 1, top1: 0.6, top5: 1, n: 4 }, seconds: 1 }));
+    expect(accuracySeries(view)).toEqual([
+      { label: 'aux-sws', points: [{ x: 1, y: 0.6 }] },
+      { label: 'aux-sws · train batches', points: [{ x: 0.5, y: 0.25 }, { x: 1, y: 0.75 }], dashed: true },
+    ]);
+    expect(agreementSeries(view)[0]!.points).toEqual([{ x: 0.5, y: 0.5 }, { x: 1, y: 0.875 }]);
+    expect(lrSeries(view)[0]!.points.map((p) => p.y)).toEqual([1e-3, 5e-4]);
+    // A plain training run has no agreement series.
+    let plain = emptyView({ id: 'k', kind: 'train', status: 'running', runDir: '' });
+    plain = applyEvent(plain, step(1, 0, 0, 2));
+    expect(agreementSeries(plain)).toEqual([]);
   });
 });

@@ -204,6 +204,29 @@ describe('probe 3: nothing is written outside the project', () => {
     expect(await client.call('inspect', ['data', { samples: false }])).toMatchObject({ ok: true, value: { kind: 'dataset', path: path.join(project, 'data') } });
     client.ws.close();
   });
+
+  it('predicts with no model and no image outside the project, and shows no dataset image from outside', async () => {
+    const client = await connect();
+    const outsideMessage = expect.stringMatching(/is outside the folders this studio may use/);
+    for (const model of [path.join(outside, 'models', 'important'), '../outside/models', 'link/models']) {
+      expect(issues(await client.call('predict', [{ model, images: ['data/dark/0.png'] }]))).toEqual([{ field: 'model', message: outsideMessage }]);
+    }
+    expect(issues(await client.call('predict', [{ model: 'data', images: [path.join(outside, 'keep.txt')] }]))).toEqual([{ field: 'images', message: outsideMessage }]);
+    expect(issues(await client.call('predict', [{ model: 'data', images: [{ dataset: 'link', split: 'train', index: 0 }] }]))).toEqual([{ field: 'images', message: outsideMessage }]);
+    expect(issues(await client.call('datasetImages', [{ dataset: outside, split: 'train', indices: [0] }]))).toEqual([{ field: 'dataset', message: outsideMessage }]);
+    // The shape is checked before anything is read.
+    expect(issues(await client.call('predict', [{ model: 'data', images: [] }]))).toEqual([{ field: 'images', message: 'needs at least 1 entry' }]);
+    expect(issues(await client.call('datasetImages', [{ dataset: 'data', split: 'val', indices: [-1] }]))).toEqual([
+      { field: 'split', message: expect.stringMatching(/must be one of/) },
+      { field: 'indices[0]', message: expect.stringMatching(/at least 0/) },
+    ]);
+    // Inside: the dataset's own images, labelled; an index past the end is named.
+    const shown = await client.call('datasetImages', [{ dataset: 'data', split: 'train', indices: [0, 3], size: 16 }]);
+    expect(shown).toMatchObject({ ok: true, value: [{ index: 0, label: 'dark' }, { index: 3, label: 'light' }] });
+    expect(issues(await client.call('datasetImages', [{ dataset: 'data', split: 'train', indices: [4] }]))).toEqual([{ field: 'indices', message: expect.stringMatching(/has 4 train images; index 4 is past the end/) }]);
+    client.ws.close();
+    expect(await hashTree(outside)).toEqual(outsideBefore);
+  });
 });
 
 describe('probe 5: settings over the socket', () => {

@@ -26,6 +26,12 @@ export interface JobView {
   valTop1: Record<string, Point[]>;
   /** Validation loss by phase; x = epoch (1-based). */
   valLoss: Record<string, Point[]>;
+  /** Top-1 on the training batches by phase; x = epochs done (fractional). */
+  trainTop1: Record<string, Point[]>;
+  /** Distillation: agreement with the teacher on the training batches, by phase. */
+  agreement: Record<string, Point[]>;
+  /** The learning rate by phase, step by step. */
+  lr: Record<string, Point[]>;
   lastStep: StepEvent | null;
   logs: { level: 'info' | 'warn' | 'error'; message: string; time: number }[];
   checkpoint: string | null;
@@ -50,6 +56,9 @@ export function emptyView(info: Pick<JobInfo, 'id' | 'kind' | 'status' | 'runDir
     loss: {},
     valTop1: {},
     valLoss: {},
+    trainTop1: {},
+    agreement: {},
+    lr: {},
     lastStep: null,
     logs: [],
     checkpoint: null,
@@ -86,6 +95,9 @@ export function applyEvent(view: JobView, event: ProgressEvent): JobView {
         status: 'running',
         lastStep: event,
         loss: total === undefined || !Number.isFinite(total) ? view.loss : appendPoint(view.loss, event.phase, { x, y: total }),
+        trainTop1: event.trainTop1 === undefined ? view.trainTop1 : appendPoint(view.trainTop1, event.phase, { x, y: event.trainTop1 }),
+        agreement: event.agreement === undefined ? view.agreement : appendPoint(view.agreement, event.phase, { x, y: event.agreement }),
+        lr: appendPoint(view.lr, event.phase, { x, y: event.lr }),
         updatedAt,
       };
     }

@@ -4,6 +4,7 @@ import type { JobInfo, JobRequest, SubmitOptions } from '../../../shared/api.js'
 import type { JobKind, ProgressEvent } from '../../../shared/events.js';
 import { api } from '../lib/api.js';
 import { applyEvent, emptyView, type JobView } from '../lib/job-view.js';
+import { askForNotifications } from './long-runs.svelte.js';
 
 class Jobs {
   /** By id; replaced (not mutated) on every event, so views can be $state.raw. */
@@ -43,6 +44,7 @@ class Jobs {
   }
 
   async submit(request: JobRequest, options: SubmitOptions = {}): Promise<JobInfo> {
+    askForNotifications();
     const info = await api.submit(request, options);
     this.remember(info);
     return info;

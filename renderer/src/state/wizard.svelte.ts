@@ -1,7 +1,8 @@
 // The wizard: what the user chose on each step, the requests those choices make, and
 // the same validation messages the job service would give (shared/api.ts).
 import { DEFAULT_OPTIM, defaultViTConfig, type OptimConfig, type ValidationIssue, type ViTConfig } from '../../../shared/config.js';
-import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type ExportRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type InspectResult, type PruneRequest, type TrainRequest } from '../../../shared/api.js';
+import { validateRequest, type BaselineMethod, type CompareRequest, type DataSpec, type DistillRequest, type EvaluateRequest, type ExportRequest, type FinetuneRequest, type GrowRequest, type ImportanceKind, type InspectResult, type PruneRequest, type SubmitOptions, type TrainRequest } from '../../../shared/api.js';
+import { backendFor, estimateCost, trainImages, trainingFlops, type CostEstimate } from '../../../shared/cost.js';
 import { defaultLayersSource } from '../../../engine/sws/layers-source.js';
 import { api } from '../lib/api.js';
 import { joinPath, baseName, slug } from '../lib/paths.js';
@@ -11,7 +12,7 @@ import type { JobKind } from '../../../shared/events.js';
 import { jobs } from './jobs.svelte.js';
 import { studio } from './studio.svelte.js';
 
-export type StepId = 'data' | 'teacher' | 'stages' | 'distill' | 'descendants' | 'export';
+export type StepId = 'data' | 'teacher' | 'stages' | 'distill' | 'descendants' | 'evaluate' | 'export';
 
 export const STEPS: { id: StepId; title: string; hint: string }[] = [
   { id: 'data', title: 'Data', hint: 'Images to train and evaluate on' },
@@ -19,13 +20,14 @@ export const STEPS: { id: StepId; title: string; hint: string }[] = [
   { id: 'stages', title: 'Stages', hint: 'The Aux-Net and its descendants' },
   { id: 'distill', title: 'Distill', hint: 'Train the learngene' },
   { id: 'descendants', title: 'Descendants', hint: 'Grow, fine-tune, compare, prune' },
+  { id: 'evaluate', title: 'Evaluate', hint: 'Mistakes, and your own images' },
   { id: 'export', title: 'Export', hint: 'ONNX (float or int8), TF.js, timm' },
 ];
 
 export type DatasetInfo = Extract<InspectResult, { kind: 'dataset' }>;
 export type ModelInfo = Extract<InspectResult, { kind: 'model' }>;
-/** What the Export step offers: the request formats, and ONNX with int8 weights. */
-export type ExportFormat = ExportRequest['format'] | 'onnx-int8';
+/** What the Export step offers for models: the request formats, and ONNX with int8 weights (a learngene goes out as 'sws-reference'). */
+export type ExportFormat = Exclude<ExportRequest['format'], 'sws-reference'> | 'onnx-int8';
 export const EXPORT_CHOICES: readonly ExportFormat[] = ['onnx', 'onnx-int8', 'tfjs', 'timm'];
 
 export interface TeacherForm {
@@ -44,6 +46,13 @@ export interface FineTuneForm {
   epochs: number;
   batchSize: number;
   lr: number;
+}
+
+/** A model the Evaluate step explains: where it is and the data it is judged on. */
+export interface Evaluable {
+  path: string;
+  label: string;
+  data: DataSpec;
 }
 
 /** Grow → prune → fine-tune: which model, how much of it to keep, and how long to heal it. */
@@ -155,6 +164,14 @@ class Wizard {
   tlegJobId = $state<string | null>(null);
 
   // --- Descendants --------------------------------------------------------------------
+  /** The descendants' data: the teacher's, or another dataset (transfer). */
+  descendantData = $state<'same' | 'other'>('same');
+  transferPath = $state('');
+  transfer = $state.raw<DatasetInfo | null>(null);
+  transferBusy = $state<string | null>(null);
+  transferError = $state<string | null>(null);
+  /** Class indices the descendants learn (null: every class of their dataset). */
+  descendantClasses = $state<number[] | null>(null);
   baselines = $state<BaselineMethod[]>(['scratch']);
   fineTune = $state<FineTuneForm>({ epochs: 1, batchSize: 32, lr: 1e-3 });
   compareJobId = $state<string | null>(null);
@@ -163,9 +180,15 @@ class Wizard {
   pruneJobId = $state<string | null>(null);
   pruneFinetuneJobId = $state<string | null>(null);
 
+  // --- Evaluate ---------------------------------------------------------------------
+  /** Evaluate jobs by model path. */
+  evaluationJobIds = $state<Record<string, string>>({});
+
   // --- Export -----------------------------------------------------------------------
   exportSelected = $state<Record<string, boolean>>({});
   exportFormats = $state<Record<ExportFormat, boolean>>({ onnx: true, 'onnx-int8': false, tfjs: false, timm: false });
+  /** Also the learngene, in the official SWS code's layout (to grow descendants with that PyTorch code). */
+  exportLearngene = $state(false);
   exportJobIds = $state<string[]>([]);
 
   // --- Paths ------------------------------------------------------------------------
@@ -173,6 +196,8 @@ class Wizard {
   teacherOut = $derived(joinPath(this.projectDir, 'teacher'));
   learngeneOut = $derived(joinPath(this.projectDir, 'learngene'));
   tlegOut = $derived(joinPath(this.projectDir, 'learngene-tleg'));
+  /** One comparison: compare.json and descendants/<method>-d<depth>/ (compare-2 … for the next). */
+  compareOut = $derived(joinPath(this.projectDir, 'compare'));
 
   // --- Requests and their validation -------------------------------------------------
   dataSpec = $derived<DataSpec>({
@@ -234,20 +259,34 @@ class Wizard {
     return isResultOf(view.result, 'distill') ? view.result.out : this.tlegOut;
   });
 
+  /** The dataset the descendants train on and its report. */
+  descendantDataset = $derived<DatasetInfo | null>(this.descendantData === 'other' ? this.transfer : this.data);
+  descendantsDataSpec = $derived<DataSpec>({
+    ...(this.descendantData === 'other' ? { path: this.transferPath, valFraction: 0.1, augment: { cropPadding: 0, horizontalFlip: false } } : this.dataSpec),
+    ...(this.descendantClasses ? { classes: this.descendantClasses.slice() } : {}),
+  });
+  /** The descendants' label set: their dataset's classes, or the chosen subset. */
+  descendantClassNames = $derived.by<string[]>(() => {
+    const names = this.descendantDataset?.report.classes.map((c) => c.name) ?? [];
+    return this.descendantClasses ? this.descendantClasses.map((i) => names[i] ?? String(i)) : names;
+  });
+
   compareRequest = $derived<CompareRequest>({
     kind: 'compare',
     learngene: this.learngenePath,
     ...(this.tlegPath ? { tlegLearngene: this.tlegPath } : {}),
     ...(this.teacherPath && this.baselines.includes('teacher-copy') ? { teacher: this.teacherPath } : {}),
-    data: this.dataSpec,
+    data: this.descendantsDataSpec,
     depths: this.depths.slice(),
     baselines: this.baselines.slice(),
     optim: { ...DEFAULT_OPTIM, epochs: this.fineTune.epochs, batchSize: this.fineTune.batchSize, lr: this.fineTune.lr, warmupEpochs: 0 },
     seed: this.seed,
-    out: this.projectDir,
+    out: this.compareOut,
   });
   compareIssues = $derived<ValidationIssue[]>([
     ...(this.learngenePath ? [] : [{ field: 'learngene', message: 'distil a learngene on the Distill step first' }]),
+    ...(this.descendantData === 'other' && !this.transfer ? [{ field: 'data.path', message: 'drop or choose the descendants\' dataset first' }] : []),
+    ...(this.descendantData === 'other' && this.transfer && this.transfer.report.problems.some((p) => p.severity === 'error') ? [{ field: 'data.path', message: 'the descendants\' dataset has errors: see its report' }] : []),
     ...validateRequest(this.compareRequest).filter((i) => i.field !== 'learngene'),
     ...(this.baselines.includes('tleg') && !this.tlegPath ? [{ field: 'tlegLearngene', message: 'the TLEG baseline needs a TLEG learngene: tick "Also distil a TLEG learngene" on the Distill step' }] : []),
   ]);
@@ -275,6 +314,61 @@ class Wizard {
     const pruned = this.prunedModel;
     if (pruned) models.push(pruned);
     return models.filter((m, i, all) => all.findIndex((n) => n.path === m.path) === i);
+  });
+
+  /** What the Evaluate step explains: the teacher, the Aux-Net (a learngene with a head), every fine-tuned descendant. */
+  evaluables = $derived.by<Evaluable[]>(() => {
+    const list: Evaluable[] = [];
+    if (this.teacherPath && this.teacher?.kind === 'model' && !this.teacher.onnx) list.push({ path: this.teacherPath, label: 'Teacher', data: this.dataSpec });
+    if (this.learngenePath && this.distill.keepHead) list.push({ path: this.learngenePath, label: 'Aux-Net', data: this.dataSpec });
+    const compare = this.compareResult;
+    const compareJob = jobs.view(this.compareJobId);
+    const data = compareJob?.request?.kind === 'compare' ? compareJob.request.data : this.descendantsDataSpec;
+    if (compare?.out) {
+      for (const row of compare.rows) list.push({ path: joinPath(compare.out, 'descendants', `${row.method}-d${row.depth}`), label: `${row.method.toUpperCase()} · depth ${row.depth}`, data });
+    }
+    const pruned = this.prunedModel;
+    if (pruned) list.push({ path: pruned.path, label: pruned.label, data: this.dataSpec });
+    return list;
+  });
+
+  // --- What each job will cost (shared/cost.ts) ----------------------------------------
+  /** Training images per epoch and validation images of the main dataset. */
+  private imagesOf(report: DatasetInfo['report'] | undefined, spec: DataSpec): { train: number; val: number; test: number } {
+    if (!report) return { train: 0, val: 0, test: 0 };
+    const classes = spec.classes ? spec.classes.map((i) => report.classes[i]).filter((c) => c !== undefined) : report.classes;
+    const total = classes.reduce((n, c) => n + c.count, 0);
+    const test = classes.reduce((n, c) => n + (c.testCount ?? 0), 0);
+    return { ...trainImages(total, spec.valFraction, spec.limit ?? null), test: spec.testLimit ? Math.min(spec.testLimit, test) : test };
+  }
+
+  private backendInfo = $derived(backendFor(this.backend, studio.backends));
+
+  teacherCost = $derived.by<CostEstimate>(() => {
+    const images = this.imagesOf(this.data?.report, this.dataSpec);
+    const config = defaultViTConfig({ ...this.trainRequest.model, numClasses: Math.max(2, this.data?.report.classes.length ?? 2) });
+    return estimateCost(trainingFlops(config, { train: images.train, evalPerEpoch: images.val, evalAtEnd: images.val + images.test, epochs: this.teacherForm.epochs }), this.backendInfo);
+  });
+
+  /** The distillation's cost with the given settings (each preset shows its own). */
+  distillCost(settings: DistillSettings): CostEstimate {
+    const images = this.imagesOf(this.data?.report, this.dataSpec);
+    const config = { ...this.auxConfig, numClasses: Math.max(2, this.data?.report.classes.length ?? 2) };
+    return estimateCost(trainingFlops(config, { train: images.train, evalPerEpoch: images.val, evalAtEnd: images.val + images.test, epochs: settings.optim.epochs }, this.teacherConfig), this.backendInfo);
+  }
+
+  compareCost = $derived.by<CostEstimate>(() => {
+    const spec = this.descendantsDataSpec;
+    const images = this.imagesOf(this.descendantDataset?.report, spec);
+    const numClasses = Math.max(2, this.descendantClassNames.length);
+    const evalImages = images.test || images.val;
+    const runsPerDepth = 1 + this.baselines.filter((b) => b !== 'scratch').length + (this.baselines.includes('scratch') ? 2 : 0);
+    let flops = 0;
+    for (const depth of this.depths) {
+      const config = { ...this.auxConfig, depth, numClasses, dropPath: 0 };
+      flops += runsPerDepth * trainingFlops(config, { train: images.train, evalPerEpoch: evalImages, evalAtEnd: 0, epochs: this.fineTune.epochs });
+    }
+    return estimateCost(flops, this.backendInfo);
   });
 
   // --- Grow → prune → fine-tune ------------------------------------------------------
@@ -330,6 +424,34 @@ class Wizard {
     if (i > 0) this.step = STEPS[i - 1]!.id;
   }
 
+  /** Inspects the descendants' own dataset (transfer to another label set). */
+  async openTransfer(target: string): Promise<void> {
+    this.transferBusy = 'Checking…';
+    this.transferError = null;
+    try {
+      const info = await api.inspect(target);
+      if (info.kind !== 'dataset') throw new Error(`${target} is a ${info.kind}, not a dataset`);
+      this.transferPath = target;
+      this.transfer = info;
+      this.descendantData = 'other';
+      this.descendantClasses = null;
+    } catch (error) {
+      this.transferError = errorText(error);
+    } finally {
+      this.transferBusy = null;
+    }
+  }
+
+  /** Includes or leaves out one class of the descendants' dataset. */
+  toggleDescendantClass(index: number, on: boolean): void {
+    const all = this.descendantDataset?.report.classes.map((_, i) => i) ?? [];
+    const current = new Set(this.descendantClasses ?? all);
+    if (on) current.add(index);
+    else current.delete(index);
+    const chosen = all.filter((i) => current.has(i));
+    this.descendantClasses = chosen.length === all.length ? null : chosen;
+  }
+
   /** Inspects a path and puts it where it belongs: a dataset on Data, a model on Teacher. */
   async openPath(target: string, hint: 'data' | 'teacher' | null = null): Promise<void> {
     const busy = (text: string | null) => (hint === 'teacher' ? (this.teacherBusy = text) : (this.dataBusy = text));
@@ -377,8 +499,13 @@ class Wizard {
     this.distill.optim = { ...this.distill.optim, ...patch };
   }
 
+  /** Every job the studio starts writes a new version rather than replacing an earlier output. */
+  private runOptions(): SubmitOptions {
+    return { backend: this.backend, checkpointEvery: this.checkpointEvery, newVersion: true };
+  }
+
   async trainTeacher(): Promise<void> {
-    const info = await jobs.submit($state.snapshot(this.trainRequest) as TrainRequest, { backend: this.backend, checkpointEvery: this.checkpointEvery });
+    const info = await jobs.submit($state.snapshot(this.trainRequest) as TrainRequest, this.runOptions());
     this.teacherJobId = info.id;
   }
 
@@ -397,7 +524,7 @@ class Wizard {
   }
 
   async startDistill(): Promise<void> {
-    const options = { backend: this.backend, checkpointEvery: this.checkpointEvery };
+    const options = this.runOptions();
     const info = await jobs.submit($state.snapshot(this.distillRequest) as DistillRequest, options);
     this.distillJobId = info.id;
     if (this.distillTleg) {
@@ -408,14 +535,14 @@ class Wizard {
   }
 
   async startCompare(): Promise<void> {
-    const info = await jobs.submit($state.snapshot(this.compareRequest) as CompareRequest, { backend: this.backend, checkpointEvery: this.checkpointEvery });
+    const info = await jobs.submit($state.snapshot(this.compareRequest) as CompareRequest, this.runOptions());
     this.compareJobId = info.id;
   }
 
   /** Prunes the chosen model; fine-tuning follows when the prune job is done (healPruned). */
   async startPrune(): Promise<void> {
     this.pruneFinetuneJobId = null;
-    this.pruneJobId = (await jobs.submit($state.snapshot(this.pruneRequest) as PruneRequest)).id;
+    this.pruneJobId = (await jobs.submit($state.snapshot(this.pruneRequest) as PruneRequest, { newVersion: true })).id;
   }
 
   /** Fine-tunes the pruned model for the chosen epochs (none: the pruned model is the result). */
@@ -430,16 +557,33 @@ class Wizard {
       optim: { ...DEFAULT_OPTIM, epochs: this.pruneForm.epochs, batchSize: this.fineTune.batchSize, lr: this.fineTune.lr, warmupEpochs: 0 },
       seed: this.seed,
     };
-    this.pruneFinetuneJobId = (await jobs.submit(request, { backend: this.backend, checkpointEvery: this.checkpointEvery })).id;
+    this.pruneFinetuneJobId = (await jobs.submit(request, this.runOptions())).id;
   }
 
   async growOnly(): Promise<void> {
     const ids: string[] = [];
     for (const depth of this.depths) {
-      const request: GrowRequest = { kind: 'grow', learngene: this.learngenePath, depth, out: joinPath(this.projectDir, 'descendants', `grown-d${depth}`), seed: this.seed };
-      ids.push((await jobs.submit(request)).id);
+      const names = this.descendantClassNames;
+      const request: GrowRequest = {
+        kind: 'grow', learngene: this.learngenePath, depth, out: joinPath(this.projectDir, 'grown', `d${depth}`), seed: this.seed,
+        // The descendants' label set: a head is inherited only when it is the learngene's.
+        ...(names.length >= 2 ? { numClasses: names.length, classNames: names.slice() } : {}),
+      };
+      ids.push((await jobs.submit(request, { newVersion: true })).id);
     }
     this.growJobIds = ids;
+  }
+
+  /** Evaluates every model of the Evaluate step that has no evaluation yet (or all again). */
+  async evaluateAll(again = false): Promise<void> {
+    const ids = { ...this.evaluationJobIds };
+    for (const model of this.evaluables) {
+      const view = jobs.view(ids[model.path]);
+      if (!again && view && view.status !== 'error' && view.status !== 'cancelled') continue;
+      const request: EvaluateRequest = { kind: 'evaluate', model: model.path, data: { ...model.data, augment: { cropPadding: 0, horizontalFlip: false } }, split: 'test', mistakes: 12 };
+      ids[model.path] = (await jobs.submit(request, { backend: this.backend })).id;
+      this.evaluationJobIds = { ...ids };
+    }
   }
 
   exportRequests = $derived.by<ExportRequest[]>(() => {
@@ -458,12 +602,13 @@ class Wizard {
         } else out.push({ kind: 'export', model: model.path, format: choice, out: exports(`${name}-${choice}`) });
       }
     }
+    if (this.exportLearngene && this.learngenePath) out.push({ kind: 'export', model: this.learngenePath, format: 'sws-reference', out: joinPath(this.projectDir, 'exports', 'learngene-sws') });
     return out;
   });
 
   async startExports(): Promise<void> {
     const ids: string[] = [];
-    for (const request of this.exportRequests) ids.push((await jobs.submit(request)).id);
+    for (const request of this.exportRequests) ids.push((await jobs.submit(request, { newVersion: true })).id);
     this.exportJobIds = ids;
   }
 
@@ -474,7 +619,8 @@ class Wizard {
     const distill = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'sws');
     const tleg = jobs.latest('distill', (v) => v.request?.kind === 'distill' && v.request.auxKind === 'tleg');
     const compare = jobs.latest('compare');
-    const withData = [compare, distill, train].find((v) => v?.request && 'data' in v.request && v.request.data?.path);
+    // The main dataset is the teacher's and the learngene's; the descendants' may be another (transfer).
+    const withData = [distill, train, compare].find((v) => v?.request && 'data' in v.request && v.request.data?.path);
     if (train) this.teacherJobId = train.id;
     if (distill?.request?.kind === 'distill') {
       const r = distill.request;
@@ -488,6 +634,19 @@ class Wizard {
       this.compareJobId = compare.id;
       this.depths = compare.request.depths.slice();
       this.baselines = compare.request.baselines.slice();
+    }
+    const evaluations: Record<string, string> = {};
+    for (const view of [...jobs.all].reverse()) if (view.request?.kind === 'evaluate') evaluations[view.request.model] = view.id;
+    this.evaluationJobIds = evaluations;
+    if (compare?.request?.kind === 'compare' && compare.request.data.path && compare.request.data.path !== (withData?.request && 'data' in withData.request ? withData.request.data?.path : undefined)) {
+      const transferPath = compare.request.data.path;
+      this.descendantClasses = compare.request.data.classes?.slice() ?? null;
+      api.inspect(transferPath).then((info) => {
+        if (info.kind !== 'dataset') return;
+        this.transferPath = transferPath;
+        this.transfer = info;
+        this.descendantData = 'other';
+      }, () => undefined);
     }
     const prune = jobs.latest('prune', (v) => v.request?.kind === 'prune' && v.request.model !== undefined && inProject(v.request.out));
     if (prune?.request?.kind === 'prune') {

@@ -61,6 +61,28 @@ describe('zip', () => {
     expect(safeEntryPath(dest, './a/./b.txt', 'z.zip')).toBe(path.join(dest, 'a', 'b.txt'));
   });
 
+  it('decodes legacy CP437 names and UTF-8 names', async () => {
+    // "Äpfel/süß.txt" as an old Windows zip tool writes it: CP437 bytes, no UTF-8 flag.
+    const cp437 = Buffer.from([0x8e, 0x70, 0x66, 0x65, 0x6c, 0x2f, 0x73, 0x81, 0xe1, 0x2e, 0x74, 0x78, 0x74]);
+    const file = await write('legacy.zip', makeZip([
+      { name: '', rawName: cp437, data: 'apples' },
+      { name: 'Birnen/grün.txt', data: 'pears' },
+    ]));
+    const dest = path.join(root, 'legacy-out');
+    const result = await extractArchive(file, dest);
+    expect(result.files).toBe(2);
+    expect((await read(dest, 'Äpfel/süß.txt')).toString()).toBe('apples');
+    expect((await read(dest, 'Birnen/grün.txt')).toString()).toBe('pears');
+  });
+
+  it('caps the total size it expands to, leaving nothing behind', async () => {
+    const file = await write('bomb.zip', makeZip([{ name: 'a.bin', data: big }, { name: 'b.bin', data: big }]));
+    const dest = path.join(root, 'bomb-out');
+    await expect(extractArchive(file, dest, { maxBytes: 300_000 })).rejects.toThrow(`${file}: expands to more than 300000 bytes`);
+    await expect(fs.stat(dest)).rejects.toThrow(/ENOENT/);
+    expect((await fs.readdir(root)).filter((n) => n.includes('bomb-out'))).toEqual([]);
+  });
+
   it('detects corrupt data with the CRC and a truncated file', async () => {
     const zip = makeZip([{ name: 'x.bin', data: big, store: true }]);
     zip[30 + 'x.bin'.length + 1000] ^= 0xff;
@@ -100,7 +122,10 @@ describe('tar', () => {
     const bad = await write('bad.tar', tar);
     await expect(extractArchive(bad, path.join(root, 'bad-tar-out'))).rejects.toThrow(/bad checksum/);
     const cut = await write('cut.tar.gz', zlib.gzipSync(makeTar([{ name: 'set/big.bin', data: big }])).subarray(0, 3000));
-    await expect(extractArchive(cut, path.join(root, 'cut-out'))).rejects.toThrow(`${cut}: is a truncated gzip file`);
+    await expect(extractArchive(cut, path.join(root, 'cut-out'))).rejects.toThrow(`${cut}: is truncated`);
+    const tarBomb = await write('bomb.tar', makeTar([{ name: 'set/a.bin', data: big }, { name: 'set/b.bin', data: big }]));
+    await expect(extractArchive(tarBomb, path.join(root, 'tar-bomb-out'), { maxBytes: 300_000 })).rejects.toThrow(`${tarBomb}: expands to more than 300000 bytes`);
+    expect((await fs.readdir(root)).filter((n) => n.includes('tar-bomb-out'))).toEqual([]);
   });
 
   it('does not take a gzipped single file for a tarball', async () => {

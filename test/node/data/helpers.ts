@@ -57,6 +57,8 @@ export interface ArchiveEntry {
   /** Zip only: store instead of deflate. */
   store?: boolean;
   directory?: boolean;
+  /** Zip only: the name's bytes, written without the UTF-8 flag (a legacy CP437 name). */
+  rawName?: Buffer;
 }
 
 function bytesOf(data: Uint8Array | string | undefined): Buffer {
@@ -69,7 +71,9 @@ export function makeZip(entries: ArchiveEntry[]): Buffer {
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const entry of entries) {
-    const name = Buffer.from(entry.directory && !entry.name.endsWith('/') ? `${entry.name}/` : entry.name);
+    // A raw name is written as given without the UTF-8 flag (legacy zips: CP437).
+    const name = entry.rawName ?? Buffer.from(entry.directory && !entry.name.endsWith('/') ? `${entry.name}/` : entry.name);
+    const flags = entry.rawName ? 0 : 0x0800;
     const raw = bytesOf(entry.data);
     const method = entry.store || entry.directory ? 0 : 8;
     const body = method === 8 ? zlib.deflateRawSync(raw) : raw;
@@ -77,7 +81,7 @@ export function makeZip(entries: ArchiveEntry[]): Buffer {
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(flags, 6); // bit 11: UTF-8 names
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
@@ -87,7 +91,7 @@ export function makeZip(entries: ArchiveEntry[]): Buffer {
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);

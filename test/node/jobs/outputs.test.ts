@@ -8,7 +8,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportModel } from '../../../node/export/index.js';
-import { foreignContent, writtenPaths } from '../../../node/jobs/outputs.js';
+import { foreignContent, versionOf, withFreeOutput, writtenPaths } from '../../../node/jobs/outputs.js';
 import { JobService } from '../../../node/jobs/service.js';
 import { encodeSafetensors } from '../../../engine/io/safetensors.js';
 import { MODEL_FORMAT } from '../../../engine/io/model-file.js';
@@ -111,5 +111,38 @@ describe('the job service', () => {
     // Our own export now: a second export replaces it without being forced.
     const again = await service.wait((await service.submit(request)).id);
     expect(again).toMatchObject({ status: 'done', result: { kind: 'export', files: [path.join(user, 'model.onnx')] } });
+  });
+});
+
+describe('new versions instead of replacing (the studio)', () => {
+  it('moves an output to the first free version: folders, .onnx files, an empty folder counts as free', async () => {
+    expect(versionOf('/p/learngene', 2)).toBe('/p/learngene-2');
+    expect(versionOf('/p/exports/sws-d1.onnx', 3)).toBe('/p/exports/sws-d1-3.onnx');
+    const dir = path.join(root, 'versions');
+    await fs.mkdir(path.join(dir, 'learngene'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'learngene', 'learngene.safetensors'), 'x');
+    await fs.mkdir(path.join(dir, 'learngene-2'));
+    const request = { kind: 'grow' as const, learngene: model, depth: 1, out: path.join(dir, 'learngene'), seed: 0 };
+    expect((await withFreeOutput(request)).out).toBe(path.join(dir, 'learngene-2'));
+    await fs.writeFile(path.join(dir, 'learngene-2', 'x'), 'y');
+    expect((await withFreeOutput(request)).out).toBe(path.join(dir, 'learngene-3'));
+    expect((await withFreeOutput({ ...request, out: path.join(dir, 'fresh') })).out).toBe(path.join(dir, 'fresh'));
+  });
+
+  it('the job service writes an export a second time next to the first, which stays byte for byte', async () => {
+    const project = path.join(root, 'versions-project');
+    const service = new JobService({ projectDir: project });
+    const out = path.join(project, 'exports', 'model.onnx');
+    const request = { kind: 'export' as const, model, format: 'onnx' as const, out };
+    const first = await service.wait((await service.submit(request, { newVersion: true })).id);
+    expect(first.status, JSON.stringify(first.error)).toBe('done');
+    const before = await hashTree(path.join(project, 'exports'));
+    const second = await service.wait((await service.submit(request, { newVersion: true })).id);
+    expect(second.status, JSON.stringify(second.error)).toBe('done');
+    expect(second.request).toMatchObject({ out: path.join(project, 'exports', 'model-2.onnx') });
+    expect(second.result?.kind === 'export' && second.result.files).toEqual([path.join(project, 'exports', 'model-2.onnx')]);
+    const after = await hashTree(path.join(project, 'exports'));
+    expect(after['model.onnx']).toBe(before['model.onnx']);
+    expect(Object.keys(after).sort()).toEqual(['model-2.onnx', 'model.onnx']);
   });
 });
