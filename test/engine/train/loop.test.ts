@@ -6,12 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../../engine/gradients.js';
 import type { OptimConfig, ViTConfig } from '../../../shared/config.js';
 import { DEFAULT_OPTIM } from '../../../shared/config.js';
-import { fromStorageLayout, toStorageLayout } from '../../../engine/model/params.js';
-import { createViT, disposeParams, forward, paramsFromTensors, tensorsFromParams, VisionTransformer, vitParamShapes } from '../../../engine/model/vit.js';
+import { toStorageLayout } from '../../../engine/model/params.js';
+import { createViT, disposeParams, forward, tensorsFromParams } from '../../../engine/model/vit.js';
 import { crossEntropy } from '../../../engine/train/loss.js';
 import { NonFiniteLossError, Trainer, type BatchSource } from '../../../engine/train/loop.js';
 import type { Batch } from '../../../engine/data/types.js';
-import { maxAbsDiff, readJson, readNpy, readSafetensors, useBackend } from '../../helpers/fixtures.js';
+import { gradientErrors, maxAbsDiff, readVitStepFixture, useBackend } from '../../helpers/fixtures.js';
 
 await useBackend('wasm');
 
@@ -40,24 +40,15 @@ const optim: OptimConfig = { ...DEFAULT_OPTIM, epochs: 2, batchSize: 8, lr: 3e-3
 
 describe('gradients', () => {
   it('equal PyTorch autograd for every parameter of a ViT (mean CE)', () => {
-    const config = readJson<ViTConfig>('train', 'vit_step', 'config.json');
-    const file = readSafetensors('train', 'vit_step', 'model.safetensors');
-    const net = new VisionTransformer(config, paramsFromTensors(fromStorageLayout(file.tensors), vitParamShapes(config), 'vit_step'));
-    const input = readNpy('train', 'vit_step', 'input.npy');
-    const labels = Int32Array.from(readNpy('train', 'vit_step', 'labels.npy').data);
-    const reference = readJson('train', 'vit_step', 'loss.json');
+    const { config, network: net, input, labels, loss, grads: expected } = readVitStepFixture();
     const images = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
     const vars = [...net.params.values()];
     const { value, grads } = tf.variableGrads(() => crossEntropy(forward(net, images, { training: true }), labels), vars);
-    expect(value.dataSync()[0]).toBeCloseTo(reference.loss, 4);
+    expect(value.dataSync()[0]).toBeCloseTo(loss, 4);
     const ours = new Map([...net.params].map(([name, v]) => [name, { shape: v.shape, data: grads[v.name]!.dataSync() as Float32Array }]));
-    const expected = readSafetensors('train', 'vit_step', 'grads.safetensors').tensors;
-    const oursStorage = toStorageLayout(ours, config);
-    expect([...oursStorage.keys()].sort()).toEqual([...expected.keys()].sort());
-    for (const [name, g] of expected) {
-      const scale = Math.max(1e-3, ...Array.from(g.data, Math.abs));
-      expect(maxAbsDiff(oursStorage.get(name)!.data, g.data) / scale, name).toBeLessThan(1e-4);
-    }
+    const { names, expectedNames, errors } = gradientErrors(toStorageLayout(ours, config), expected);
+    expect(names).toEqual(expectedNames);
+    for (const [name, error] of errors) expect(error, name).toBeLessThan(1e-4);
     disposeParams(net.params);
   });
 });
