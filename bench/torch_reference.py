@@ -109,6 +109,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--profile", action="store_true", help="also profile one step per op (torch.profiler), table on stderr")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -156,6 +157,13 @@ def main():
         step()
         times.append((time.perf_counter() - t) * 1000)
     median = statistics.median(times)
+    if args.profile:
+        # The counterpart of onnxruntime's per-node profile in bench/results/latest.md.
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15), file=sys.stderr)
     json.dump(
         {
             "task": args.task,
