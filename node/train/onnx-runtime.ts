@@ -58,7 +58,7 @@ export function setActiveOnnxBackend(backend: OnnxBackendName | null): void {
  */
 export function inferenceSessionOptions(): import('onnxruntime-node').InferenceSession.SessionOptions {
   // A teacher runs between training steps: its idle threads must not spin on the cores the
-  // training session needs next (demo distillation steps: 33–36 ms spinning, 26 ms not).
+  // training session needs next (demo distillation steps: 33–36 ms spinning, 20 ms not).
   return { ...sessionOptions(activeBackend ?? 'onnxruntime'), extra: { session: { intra_op: { allow_spinning: '0' } } } };
 }
 
